@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Helpers shared by the test programs: a temp dir per test run, running
+ * the `openssl` CLI (the independent reference every crypto result is
+ * cross-checked against), and certificates made by it.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* A fresh directory under $TMPDIR, removed at exit unless CUSTOS_TEST_KEEP is set. */
+const char *custos_test_tmpdir        (void);
+/* Runs argv (NULL-terminated); fails the test with its stderr when it exits non-zero.
+ * Returns stdout. stdin_data may be NULL. */
+GBytes     *custos_test_run           (const char *const *argv,
+                                       GBytes            *stdin_data);
+/* Like custos_test_run but returns FALSE instead of failing. */
+gboolean    custos_test_try_run       (const char *const *argv,
+                                       GBytes            *stdin_data,
+                                       GBytes           **stdout_out,
+                                       char             **stderr_out);
+/* A self-signed certificate with the openssl CLI.
+ * key_spec: "rsa:2048", "rsa:3072", "ec:P-256", "ec:P-384".
+ * Writes <name>.key.pem (unencrypted PKCS#8) and <name>.cert.pem into the tmpdir
+ * and returns their paths. */
+void        custos_test_make_cert     (const char  *key_spec,
+                                       const char  *name,
+                                       char       **cert_path,
+                                       char       **key_path);
+char       *custos_test_write_file    (const char  *name,
+                                       const void  *data,
+                                       gsize        len);
+GBytes     *custos_test_hex_decode    (const char  *hex);
+
+G_END_DECLS
