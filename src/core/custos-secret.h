@@ -30,6 +30,9 @@ gboolean       custos_secret_equal      (const CustosSecret *a,
                                          const CustosSecret *b);
 void           custos_memzero           (gpointer            mem,
                                          gsize               len);
+/* Secrets alive in this process; tests use it to prove that caches and
+ * readers release (and so wipe) every key they held. */
+guint          custos_secret_get_live_count (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosSecret, custos_secret_unref)
 
