@@ -1,2 +1,107 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * CustosReader: reads a fusion stream incrementally from any GInputStream
+ * (file, HTTP body, pipe) with memory bounded by the largest record. It
+ * resynchronises after damage, decrypts with keys from a key provider,
+ * recomputes seals, and records what it found in a CustosReport.
+ */
 #pragma once
+
+#include <gio/gio.h>
+
+#include "custos-key-provider.h"
+#include "custos-record.h"
+#include "custos-report.h"
+#include "custos-seal.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  CUSTOS_PACKET_OK,      /* payload is the plaintext (decrypted or never encrypted) */
+  CUSTOS_PACKET_LOCKED,  /* no key for it: payload is NULL */
+  CUSTOS_PACKET_ALTERED, /* failed authentication: payload is NULL */
+} CustosPacketStatus;
+
+const char *custos_packet_status_to_string (CustosPacketStatus status);
+
+#define CUSTOS_TYPE_PACKET (custos_packet_get_type ())
+
+typedef struct
+{
+  guint8             stream;
+  guint8             flags;  /* CustosDataFlags */
+  CustosPacketStatus status;
+  guint32            period;
+  guint32            counter;
+  gint64             pts_us; /* stream time */
+  gint64             dts_us;
+  gint64             utc_us; /* wall clock of the PTS */
+  guint64            offset; /* of the DATA record */
+  GBytes            *payload;
+  /*< private >*/
+  gint               ref_count;
+} CustosPacket;
+
+GType         custos_packet_get_type (void) G_GNUC_CONST;
+CustosPacket *custos_packet_ref      (CustosPacket *self);
+void          custos_packet_unref    (CustosPacket *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosPacket, custos_packet_unref)
+
+/* A recipient named in the data, and whether our provider holds its key. */
+typedef struct
+{
+  guint8   id[CUSTOS_RECIPIENT_ID_LEN];
+  char    *label;
+  guint8   alg;
+  gboolean ours;
+} CustosRecipientInfo;
+
+#define CUSTOS_TYPE_READER (custos_reader_get_type ())
+
+G_DECLARE_FINAL_TYPE (CustosReader, custos_reader, CUSTOS, READER, GObject)
+
+CustosReader   *custos_reader_new              (GInputStream      *input);
+void            custos_reader_set_key_provider (CustosReader      *self,
+                                                CustosKeyProvider *provider);
+/* A certificate whose key records count as "ours" for custos_reader_set_decrypt
+ * (FALSE) without any private key: answers which ranges it could open. */
+void            custos_reader_add_identity     (CustosReader      *self,
+                                                CustosCertificate *cert);
+void            custos_reader_set_interaction  (CustosReader      *self,
+                                                GTlsInteraction   *interaction);
+/* Recompute seals (default TRUE). Off, the reader only decrypts. */
+void            custos_reader_set_verify       (CustosReader      *self,
+                                                gboolean           verify);
+/* Decrypt packets (default TRUE). Off, locked/OK only says whether a key
+ * record for one of the provider's certificates exists (no card used). */
+void            custos_reader_set_decrypt      (CustosReader      *self,
+                                                gboolean           decrypt);
+/* CA certificates (PEM) that signer chains must lead to. Without one,
+ * seals are checked but the signer is reported as not checked. */
+void            custos_reader_set_ca_file      (CustosReader      *self,
+                                                const char        *ca_file);
+/* The next DATA packet, or NULL at the end (error unset) or on a fatal
+ * error (not a fusion stream, unsupported version, I/O). Damage is not
+ * fatal: it is reported and reading goes on. */
+CustosPacket   *custos_reader_next_packet      (CustosReader      *self,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
+/* Positions the reader on the keyframe at or before stream time t using
+ * the file's index, reading only the sync point and record headers. */
+gboolean        custos_reader_seek             (CustosReader      *self,
+                                                gint64             time_us,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
+/* Bytes read from the input so far (the seek test and benchmarks use it). */
+guint64         custos_reader_get_bytes_read   (CustosReader      *self);
+CustosReport   *custos_reader_get_report       (CustosReader      *self);
+const CustosFileHeader *custos_reader_get_header (CustosReader    *self);
+/* CustosStreamInfo of the declared streams, by id order. */
+GPtrArray      *custos_reader_get_streams      (CustosReader      *self);
+/* CustosRecipientInfo of every recipient seen. */
+GPtrArray      *custos_reader_get_recipients   (CustosReader      *self);
+/* Signer certificates seen (CustosCertificate) and whether each chains to the CA. */
+GPtrArray      *custos_reader_get_signers      (CustosReader      *self);
+
+G_END_DECLS

@@ -1,2 +1,195 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
+#define G_LOG_DOMAIN "custos-seal"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "custos-crypto.h"
+#include "custos-seal.h"
+
+#define SEAL_LABEL "custos-fusion-v1 seal"
+/* How far ahead the alignment looks for a match before it calls a record
+ * altered: wider than any plausible run of lost packets in a segment. */
+#define ALIGN_WINDOW 256
+
+/* The record digests, kept until the seal arrives: a reader learns the
+ * segment number and the previous digest only from the seal itself. */
+struct _CustosSealChain
+{
+  GByteArray *digests; /* n × 32 bytes */
+  GByteArray *fps;     /* n × 4 bytes */
+};
+
+const char *
+custos_verify_status_to_string (CustosVerifyStatus status)
+{
+  switch (status)
+    {
+    case CUSTOS_VERIFY_PENDING:  return "pending";
+    case CUSTOS_VERIFY_VERIFIED: return "verified";
+    case CUSTOS_VERIFY_UNSIGNED: return "not signed";
+    case CUSTOS_VERIFY_MISSING:  return "missing";
+    case CUSTOS_VERIFY_ALTERED:  return "altered";
+    default:                     return "unknown";
+    }
+}
+
+CustosSealChain *
+custos_seal_chain_new (void)
+{
+  CustosSealChain *self = g_new0 (CustosSealChain, 1);
+
+  self->digests = g_byte_array_new ();
+  self->fps = g_byte_array_new ();
+  return self;
+}
+
+void
+custos_seal_chain_free (CustosSealChain *self)
+{
+  if (self == NULL)
+    return;
+  g_byte_array_unref (self->digests);
+  g_byte_array_unref (self->fps);
+  g_free (self);
+}
+
+void
+custos_seal_chain_add (CustosSealChain *self,
+                       const guint8    *record,
+                       gsize            len)
+{
+  guint8 d[CUSTOS_SHA256_LEN];
+
+  custos_sha256 (record, len, d);
+  g_byte_array_append (self->digests, d, sizeof d);
+  g_byte_array_append (self->fps, d, CUSTOS_SEAL_FP_LEN);
+}
+
+guint
+custos_seal_chain_get_length (CustosSealChain *self)
+{
+  return self->fps->len / CUSTOS_SEAL_FP_LEN;
+}
+
+const guint8 *
+custos_seal_chain_get_fingerprints (CustosSealChain *self)
+{
+  return self->fps->data;
+}
+
+void
+custos_seal_chain_get_digest (CustosSealChain *self,
+                              guint32          segment,
+                              const guint8     prev[CUSTOS_SHA256_LEN],
+                              guint8           digest[CUSTOS_SHA256_LEN])
+{
+  guint8 seg[4] = { segment >> 24, (segment >> 16) & 0xff, (segment >> 8) & 0xff, segment & 0xff };
+  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+
+  if (md == NULL || !EVP_DigestInit_ex (md, EVP_sha256 (), NULL))
+    g_error ("SHA-256 is not available");
+  EVP_DigestUpdate (md, SEAL_LABEL, strlen (SEAL_LABEL));
+  EVP_DigestUpdate (md, seg, sizeof seg);
+  EVP_DigestUpdate (md, prev, CUSTOS_SHA256_LEN);
+  EVP_DigestUpdate (md, self->digests->data, self->digests->len);
+  EVP_DigestFinal_ex (md, digest, NULL);
+  EVP_MD_CTX_free (md);
+}
+
+gboolean
+custos_seal_chain_write (CustosSealChain *self,
+                         GByteArray      *rec,
+                         guint32          segment,
+                         const guint8     prev[CUSTOS_SHA256_LEN],
+                         const guint8     signer_id[CUSTOS_SHA256_LEN],
+                         EVP_PKEY        *key,
+                         gint64           start_us,
+                         gint64           end_us,
+                         GError         **error)
+{
+  g_autoptr (GBytes) sig = NULL;
+  guint8 digest[CUSTOS_SHA256_LEN];
+  CustosSigAlg alg = EVP_PKEY_is_a (key, "EC") ? CUSTOS_SIG_ECDSA_P256_SHA256
+                                               : CUSTOS_SIG_RSA_PSS_SHA256;
+  CustosSigAlg used;
+  gsize start = custos_record_begin (rec, CUSTOS_RECORD_SEAL, 0);
+  gsize body = rec->len;
+  gsize sig_len;
+  const guint8 *sig_data;
+
+  custos_put_u32 (rec, segment);
+  custos_put_bytes (rec, signer_id, CUSTOS_SHA256_LEN);
+  custos_put_u8 (rec, alg);
+  custos_put_u8 (rec, 0);
+  custos_put_u64 (rec, start_us);
+  custos_put_u64 (rec, end_us);
+  custos_put_bytes (rec, prev, CUSTOS_SHA256_LEN);
+  custos_put_u32 (rec, custos_seal_chain_get_length (self));
+  custos_put_bytes (rec, self->fps->data, self->fps->len);
+  custos_seal_chain_get_digest (self, segment, prev, digest);
+  custos_put_bytes (rec, digest, sizeof digest);
+
+  sig = custos_sign (key, rec->data + body, rec->len - body, &used, error);
+  if (sig == NULL || used != alg)
+    {
+      if (sig != NULL)
+        g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
+                     "signing key gives %s, expected %s", custos_sig_alg_to_string (used),
+                     custos_sig_alg_to_string (alg));
+      g_byte_array_set_size (rec, start);
+      return FALSE;
+    }
+  sig_data = g_bytes_get_data (sig, &sig_len);
+  custos_put_u16 (rec, sig_len);
+  custos_put_bytes (rec, sig_data, sig_len);
+  return custos_record_finish (rec, start, error);
+}
+
+void
+custos_seal_align (const guint8 *recv_fps,
+                   guint         n_recv,
+                   const guint8 *seal_fps,
+                   guint         n_seal,
+                   guint8       *recv_status,
+                   GArray       *missing_slots)
+{
+  guint i = 0, j = 0;
+
+#define FP_EQ(a, b) (memcmp ((a), (b), CUSTOS_SEAL_FP_LEN) == 0)
+  while (i < n_recv && j < n_seal)
+    {
+      const guint8 *r = recv_fps + (gsize) i * CUSTOS_SEAL_FP_LEN;
+      guint k;
+
+      if (FP_EQ (r, seal_fps + (gsize) j * CUSTOS_SEAL_FP_LEN))
+        {
+          recv_status[i++] = CUSTOS_VERIFY_VERIFIED;
+          j++;
+          continue;
+        }
+      /* Is the received record further down the seal? Then the slots in
+       * between never arrived. */
+      for (k = j + 1; k < n_seal && k <= j + ALIGN_WINDOW; k++)
+        if (FP_EQ (r, seal_fps + (gsize) k * CUSTOS_SEAL_FP_LEN))
+          break;
+      if (k < n_seal && k <= j + ALIGN_WINDOW)
+        {
+          for (; j < k; j++)
+            g_array_append_val (missing_slots, j);
+          continue;
+        }
+      /* Otherwise it was changed or inserted; if the next received record
+       * matches this slot it was inserted, else it replaced the slot. */
+      recv_status[i++] = CUSTOS_VERIFY_ALTERED;
+      if (!(i < n_recv && FP_EQ (recv_fps + (gsize) i * CUSTOS_SEAL_FP_LEN,
+                                 seal_fps + (gsize) j * CUSTOS_SEAL_FP_LEN)))
+        j++;
+    }
+#undef FP_EQ
+  for (; i < n_recv; i++)
+    recv_status[i] = CUSTOS_VERIFY_ALTERED;
+  for (; j < n_seal; j++)
+    g_array_append_val (missing_slots, j);
+}

@@ -1,2 +1,66 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * custos-seal.h: the hash chain of a segment (docs/fusion-stream.md §7),
+ * built by the writer and recomputed by the reader, and the alignment that
+ * names missing and altered records when a seal does not match.
+ */
 #pragma once
+
+#include <glib.h>
+#include <openssl/evp.h>
+
+#include "custos-format.h"
+#include "custos-record.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  CUSTOS_VERIFY_PENDING,  /* its seal has not arrived yet */
+  CUSTOS_VERIFY_VERIFIED, /* covered by a valid seal */
+  CUSTOS_VERIFY_UNSIGNED, /* no seal covers it, or the signer is unknown */
+  CUSTOS_VERIFY_MISSING,  /* the seal lists it; it never arrived */
+  CUSTOS_VERIFY_ALTERED,  /* it differs from what was sealed, or failed GCM */
+} CustosVerifyStatus;
+
+const char *custos_verify_status_to_string (CustosVerifyStatus status);
+
+typedef struct _CustosSealChain CustosSealChain;
+
+CustosSealChain *custos_seal_chain_new          (void);
+void             custos_seal_chain_free         (CustosSealChain *self);
+/* record: header and body of a sealed record. */
+void             custos_seal_chain_add          (CustosSealChain *self,
+                                                 const guint8    *record,
+                                                 gsize            len);
+guint            custos_seal_chain_get_length   (CustosSealChain *self);
+const guint8    *custos_seal_chain_get_fingerprints (CustosSealChain *self);
+/* SHA-256("custos-fusion-v1 seal" || u32 segment || prev || d_1 || … || d_n) */
+void             custos_seal_chain_get_digest   (CustosSealChain *self,
+                                                 guint32          segment,
+                                                 const guint8     prev[CUSTOS_SHA256_LEN],
+                                                 guint8           digest[CUSTOS_SHA256_LEN]);
+/* Appends a complete SEAL record signed with key to rec. */
+gboolean         custos_seal_chain_write        (CustosSealChain *self,
+                                                 GByteArray      *rec,
+                                                 guint32          segment,
+                                                 const guint8     prev[CUSTOS_SHA256_LEN],
+                                                 const guint8     signer_id[CUSTOS_SHA256_LEN],
+                                                 EVP_PKEY        *key,
+                                                 gint64           start_us,
+                                                 gint64           end_us,
+                                                 GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosSealChain, custos_seal_chain_free)
+
+/* Aligns the fingerprints of the records received against the seal's list,
+ * in order. recv_status[i] becomes VERIFIED or ALTERED; the seal slots no
+ * received record matched are appended to missing_slots (guint). */
+void custos_seal_align (const guint8 *recv_fps,
+                        guint         n_recv,
+                        const guint8 *seal_fps,
+                        guint         n_seal,
+                        guint8       *recv_status,
+                        GArray       *missing_slots);
+
+G_END_DECLS
