@@ -39,6 +39,9 @@ typedef struct
   GBytes       *wrapped;
 } CustosWrappedKek;
 
+#define CUSTOS_TYPE_WRAPPED_KEK (custos_wrapped_kek_get_type ())
+
+GType             custos_wrapped_kek_get_type (void) G_GNUC_CONST;
 CustosWrappedKek *custos_wrapped_kek_new  (const guint8   recipient_id[CUSTOS_RECIPIENT_ID_LEN],
                                            guint32        epoch,
                                            CustosWrapAlg  alg,
