@@ -48,6 +48,9 @@ G_BEGIN_DECLS
 #define CUSTOS_DEFAULT_PERIOD_MS   60000
 #define CUSTOS_DEFAULT_EPOCH_MS    3600000
 #define CUSTOS_DEFAULT_SEAL_MS     2000
+#define CUSTOS_MIN_PERIOD_MS       1000
+#define CUSTOS_MAX_PERIOD_MS       1800000  /* an i32 µs offset spans ±35 min */
+#define CUSTOS_MAX_EPOCH_MS        86400000
 
 typedef enum
 {

@@ -795,6 +795,9 @@ note_packet (CustosReader      *self,
     case CUSTOS_VERIFY_VERIFIED:
       self->report->verified++;
       return;
+    case CUSTOS_VERIFY_MATCHED:
+      self->report->matched++;
+      return;
     case CUSTOS_VERIFY_UNSIGNED:
       self->report->unsigned_packets++;
       break;

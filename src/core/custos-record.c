@@ -352,12 +352,13 @@ custos_file_header_parse (const guint8      *body,
       custos_file_header_clear (out);
       return FALSE;
     }
-  if (out->period_ms < 1000 || out->period_ms > 3600000 || out->epoch_ms < out->period_ms ||
+  if (out->period_ms < CUSTOS_MIN_PERIOD_MS || out->period_ms > CUSTOS_MAX_PERIOD_MS ||
+      out->epoch_ms < out->period_ms || out->epoch_ms > CUSTOS_MAX_EPOCH_MS ||
       out->epoch_ms % out->period_ms != 0)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_LIMIT,
                    "key period %u ms / wrap epoch %u ms out of range "
-                   "(period 1000..3600000 ms, epoch a multiple of it)",
+                   "(period 1000..1800000 ms, epoch a multiple of it up to 86400000 ms)",
                    out->period_ms, out->epoch_ms);
       custos_file_header_clear (out);
       return FALSE;

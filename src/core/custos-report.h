@@ -53,6 +53,7 @@ typedef struct
   guint64    plaintext;
   guint64    locked;
   guint64    verified;
+  guint64    matched;        /* fingerprint-only match in a failed segment */
   guint64    unsigned_packets;
   guint64    missing;
   guint64    altered;

@@ -31,6 +31,7 @@ custos_verify_status_to_string (CustosVerifyStatus status)
     case CUSTOS_VERIFY_UNSIGNED: return "not signed";
     case CUSTOS_VERIFY_MISSING:  return "missing";
     case CUSTOS_VERIFY_ALTERED:  return "altered";
+    case CUSTOS_VERIFY_MATCHED:  return "matched";
     default:                     return "unknown";
     }
 }
@@ -165,7 +166,7 @@ custos_seal_align (const guint8 *recv_fps,
 
       if (FP_EQ (r, seal_fps + (gsize) j * CUSTOS_SEAL_FP_LEN))
         {
-          recv_status[i++] = CUSTOS_VERIFY_VERIFIED;
+          recv_status[i++] = CUSTOS_VERIFY_MATCHED;
           j++;
           continue;
         }

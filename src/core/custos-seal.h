@@ -21,6 +21,7 @@ typedef enum
   CUSTOS_VERIFY_UNSIGNED, /* no seal covers it, or the signer is unknown */
   CUSTOS_VERIFY_MISSING,  /* the seal lists it; it never arrived */
   CUSTOS_VERIFY_ALTERED,  /* it differs from what was sealed, or failed GCM */
+  CUSTOS_VERIFY_MATCHED,  /* in a segment that failed, only its 4-byte fingerprint matches */
 } CustosVerifyStatus;
 
 const char *custos_verify_status_to_string (CustosVerifyStatus status);
@@ -54,7 +55,7 @@ gboolean         custos_seal_chain_write        (CustosSealChain *self,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosSealChain, custos_seal_chain_free)
 
 /* Aligns the fingerprints of the records received against the seal's list,
- * in order. recv_status[i] becomes VERIFIED or ALTERED; the seal slots no
+ * in order. recv_status[i] becomes MATCHED or ALTERED; the seal slots no
  * received record matched are appended to missing_slots (guint). */
 void custos_seal_align (const guint8 *recv_fps,
                         guint         n_recv,

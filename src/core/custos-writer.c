@@ -155,8 +155,9 @@ custos_writer_set_intervals (CustosWriter *self,
 {
   g_return_if_fail (CUSTOS_IS_WRITER (self));
   g_return_if_fail (!self->started);
-  g_return_if_fail (period_ms >= 1000 && period_ms <= 3600000);
-  g_return_if_fail (epoch_ms >= period_ms && epoch_ms % period_ms == 0);
+  g_return_if_fail (period_ms >= CUSTOS_MIN_PERIOD_MS && period_ms <= CUSTOS_MAX_PERIOD_MS);
+  g_return_if_fail (epoch_ms >= period_ms && epoch_ms <= CUSTOS_MAX_EPOCH_MS &&
+                    epoch_ms % period_ms == 0);
 
   self->header.period_ms = period_ms;
   self->header.epoch_ms = epoch_ms;
@@ -201,7 +202,7 @@ custos_writer_set_signer (CustosWriter *self,
   g_clear_pointer (&self->signer_chain, g_ptr_array_unref);
   self->signer_chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   for (guint i = 0; i < MIN (chain->len, CUSTOS_MAX_SIGNER_CERTS); i++)
-    g_ptr_array_add (self->signer_chain, custos_certificate_get_der (chain->pdata[i]));
+    g_ptr_array_add (self->signer_chain, g_bytes_ref (custos_certificate_get_der (chain->pdata[i])));
   memcpy (self->signer_id, custos_certificate_get_fingerprint (leaf), CUSTOS_SHA256_LEN);
   return TRUE;
 }

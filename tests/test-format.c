@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Writer → reader round trips of the fusion stream format: every recipient
+ * algorithm, seals, one card operation per epoch, forward-only enrolment,
+ * per-client key streams, seeking through the index, and the known-answer
+ * file in tests/data decoded both by the reader and by hand from the spec.
+ */
+#define G_LOG_DOMAIN "custos-test"
+
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "custos-test-fusion.h"
+#include "custos-test-util.h"
+
+typedef struct
+{
+  char *cert;
+  char *key;
+} Identity;
+
+static Identity *
+identity (const char *spec,
+          const char *name)
+{
+  static GHashTable *cache;
+  Identity *id;
+
+  if (cache == NULL)
+    cache = g_hash_table_new (g_str_hash, g_str_equal);
+  if ((id = g_hash_table_lookup (cache, name)) != NULL)
+    return id;
+  id = g_new0 (Identity, 1);
+  custos_test_make_cert (spec, name, &id->cert, &id->key);
+  g_hash_table_insert (cache, g_strdup (name), id);
+  return id;
+}
+
+static CustosCertificate *
+load_cert (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  CustosCertificate *cert = custos_certificate_new_from_file (path, &error);
+
+  g_assert_no_error (error);
+  return cert;
+}
+
+static EVP_PKEY *
+load_key (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  EVP_PKEY *key = custos_private_key_load (path, NULL, &error);
+
+  g_assert_no_error (error);
+  return key;
+}
+
+static GPtrArray *
+certs_of (Identity *first,
+          ...)
+{
+  GPtrArray *certs = g_ptr_array_new_with_free_func (g_object_unref);
+  va_list args;
+
+  va_start (args, first);
+  for (Identity *id = first; id != NULL; id = va_arg (args, Identity *))
+    g_ptr_array_add (certs, load_cert (id->cert));
+  va_end (args);
+  return certs;
+}
+
+static void
+assert_all_decrypted (const CustosTestSpec *spec,
+                      GPtrArray            *packets)
+{
+  guint expected = custos_test_packet_count (spec, 0) +
+                   (spec->audio ? custos_test_packet_count (spec, 1) : 0);
+
+  g_assert_cmpuint (packets->len, ==, expected);
+  for (guint i = 0; i < packets->len; i++)
+    custos_test_assert_payload (spec, packets->pdata[i]);
+}
+
+static void
+roundtrip (const char *key_spec,
+           gboolean    legacy)
+{
+  Identity *who = identity (key_spec, legacy ? "legacy" : key_spec + 3);
+  Identity *signer = identity ("ec:P-256", "signer");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosCertificate) signer_cert = load_cert (signer->cert);
+  g_autoptr (EVP_PKEY) signer_key = load_key (signer->key);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (CustosReport) report = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.audio = TRUE;
+  spec.legacy = legacy;
+  custos_local_key_provider_set_allow_legacy (provider, legacy);
+  file = custos_test_fusion_make (&spec, recipients, NULL, signer_key, signer_cert);
+  packets = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (provider), signer->cert, &report);
+
+  assert_all_decrypted (&spec, packets);
+  g_assert_cmpuint (report->decrypted, ==, packets->len);
+  g_assert_cmpuint (report->locked, ==, 0);
+  g_assert_cmpuint (report->altered, ==, 0);
+  g_assert_cmpuint (report->missing, ==, 0);
+  g_assert_cmpuint (report->unsigned_packets, ==, 0);
+  g_assert_cmpuint (report->segments, >=, spec.seconds / 2);
+  g_assert_cmpuint (report->segments_failed, ==, 0);
+  g_assert_cmpuint (report->verified, >=, packets->len);
+}
+
+static void
+test_roundtrip_rsa (void)
+{
+  roundtrip ("rsa:2048", FALSE);
+}
+
+static void
+test_roundtrip_p256 (void)
+{
+  roundtrip ("ec:P-256", FALSE);
+}
+
+static void
+test_roundtrip_p384 (void)
+{
+  roundtrip ("ec:P-384", FALSE);
+}
+
+static void
+test_roundtrip_legacy (void)
+{
+  roundtrip ("rsa:2048", TRUE);
+}
+
+/* Legacy PKCS#1 v1.5 stays off unless asked for, on both sides. */
+static void
+test_legacy_refused (void)
+{
+  Identity *who = identity ("rsa:2048", "legacy");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (CustosReport) report = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.seconds = 2;
+  spec.legacy = TRUE;
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  packets = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (provider), NULL, &report);
+  g_assert_cmpuint (report->locked, ==, packets->len);
+  g_assert_cmpuint (custos_report_count (report, CUSTOS_ISSUE_KEY_FAILED), >=, 1);
+}
+
+static void
+test_plain_stream (void)
+{
+  g_autoptr (CustosReport) report = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.encrypted = FALSE;
+  file = custos_test_fusion_make (&spec, NULL, NULL, NULL, NULL);
+  packets = custos_test_fusion_read (file, NULL, NULL, &report);
+  assert_all_decrypted (&spec, packets);
+  g_assert_cmpuint (report->plaintext, ==, packets->len);
+  /* Nothing signed it, and the report says so rather than "verified". */
+  g_assert_cmpuint (report->verified, ==, 0);
+  g_assert_cmpuint (report->unsigned_packets, >=, packets->len);
+}
+
+/* The point of the two-level wrap: one private-key operation per recipient
+ * and epoch, however many key periods the epoch holds. */
+static void
+test_one_unwrap_per_epoch (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) local = custos_test_provider (who->cert, who->key);
+  g_autoptr (CustosKeyring) keyring = custos_keyring_new ();
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.seconds = 30;
+  spec.audio = TRUE;
+  spec.period_ms = 1000;
+  spec.epoch_ms = 10000;
+  custos_keyring_add_provider (keyring, CUSTOS_KEY_PROVIDER (local));
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  packets = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (keyring), NULL, NULL);
+  assert_all_decrypted (&spec, packets);
+  /* 30 periods per stream, 2 streams, 3 epochs: 3 card operations. */
+  g_assert_cmpuint (custos_keyring_get_unwrap_count (keyring), ==, 3);
+}
+
+/* A certificate enrolled later opens only what was recorded after it. */
+static void
+test_enrolled_later (void)
+{
+  Identity *early = identity ("rsa:2048", "rsa2048");
+  Identity *late = identity ("ec:P-256", "P-256");
+  g_autoptr (GPtrArray) recipients = certs_of (early, NULL);
+  g_autoptr (GPtrArray) later = certs_of (late, NULL);
+  g_autoptr (CustosLocalKeyProvider) p_early = custos_test_provider (early->cert, early->key);
+  g_autoptr (CustosLocalKeyProvider) p_late = custos_test_provider (late->cert, late->key);
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GPtrArray) some = NULL;
+  g_autoptr (GBytes) file = NULL;
+  gint64 enrolled_at, first_open = G_MAXINT64, last_locked = G_MININT64;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.seconds = 12;
+  file = custos_test_fusion_make (&spec, recipients, later, NULL, NULL);
+  all = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (p_early), NULL, NULL);
+  assert_all_decrypted (&spec, all);
+
+  some = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (p_late), NULL, NULL);
+  enrolled_at = spec.start_us + (gint64) (custos_test_packet_count (&spec, 0) / 3) * 33333;
+  for (guint i = 0; i < some->len; i++)
+    {
+      CustosPacket *p = some->pdata[i];
+
+      if (p->status == CUSTOS_PACKET_OK)
+        {
+          custos_test_assert_payload (&spec, p);
+          first_open = MIN (first_open, p->pts_us);
+        }
+      else
+        {
+          g_assert_cmpint (p->status, ==, CUSTOS_PACKET_LOCKED);
+          last_locked = MAX (last_locked, p->pts_us);
+        }
+    }
+  /* Nothing before the enrolment opens; everything from the next period on does. */
+  g_assert_cmpint (first_open, >, enrolled_at);
+  g_assert_cmpint (last_locked, <, first_open);
+  g_assert_cmpint (first_open - enrolled_at, <=, (gint64) spec.period_ms * 1000);
+}
+
+/* A server sends each client only its own RECIPIENT and KEY records; the
+ * client still decrypts and verifies everything. */
+static GBytes *
+strip_other_recipients (GBytes       *file,
+                        const guint8 *keep_id)
+{
+  g_autoptr (GArray) recs = custos_test_records (file);
+  GByteArray *out = g_byte_array_new ();
+  const guint8 *p = g_bytes_get_data (file, NULL);
+
+  for (guint i = 0; i < recs->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (recs, CustosTestRecord, i);
+      const guint8 *body = p + r->offset + CUSTOS_RECORD_HEADER_LEN;
+      const guint8 *id = NULL;
+
+      if (r->type == CUSTOS_RECORD_RECIPIENT)
+        id = body;
+      else if (r->type == CUSTOS_RECORD_KEY)
+        id = body + 5;
+      else if (r->type == CUSTOS_RECORD_INDEX || r->type == CUSTOS_RECORD_TOC)
+        continue;
+      if (id != NULL && memcmp (id, keep_id, CUSTOS_RECIPIENT_ID_LEN) != 0)
+        continue;
+      g_byte_array_append (out, p + r->offset, r->length);
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+static void
+test_own_key_stream_only (void)
+{
+  Identity *a = identity ("rsa:2048", "rsa2048");
+  Identity *b = identity ("ec:P-256", "P-256");
+  Identity *signer = identity ("ec:P-256", "signer");
+  g_autoptr (GPtrArray) recipients = certs_of (a, b, NULL);
+  g_autoptr (CustosCertificate) signer_cert = load_cert (signer->cert);
+  g_autoptr (EVP_PKEY) signer_key = load_key (signer->key);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (b->cert, b->key);
+  g_autoptr (CustosReport) report = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (GBytes) mine = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.audio = TRUE;
+  file = custos_test_fusion_make (&spec, recipients, NULL, signer_key, signer_cert);
+  mine = strip_other_recipients (file,
+                                 custos_certificate_get_fingerprint (recipients->pdata[1]));
+  g_assert_cmpuint (g_bytes_get_size (mine), <, g_bytes_get_size (file));
+  packets = custos_test_fusion_read (mine, CUSTOS_KEY_PROVIDER (provider), signer->cert, &report);
+  assert_all_decrypted (&spec, packets);
+  g_assert_cmpuint (report->segments_failed, ==, 0);
+  g_assert_cmpuint (report->altered + report->missing + report->unsigned_packets, ==, 0);
+}
+
+/* Seeking reads the trailer, one index record, the sync point and record
+ * headers: a small part of the file, and lands on the keyframe before T. */
+static void
+test_seek (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (GError) error = NULL;
+  char *path;
+  CustosTestSpec spec;
+  gint64 targets[] = { 0, 7500000, 31200000, 59900000 };
+
+  custos_test_spec_init (&spec);
+  spec.seconds = 60;
+  spec.audio = TRUE;
+  spec.period_ms = 10000;
+  spec.epoch_ms = 30000;
+  spec.max_payload = 8000;
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  path = custos_test_write_file ("seek.fusion", g_bytes_get_data (file, NULL),
+                                 g_bytes_get_size (file));
+
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      g_autoptr (GFile) gfile = g_file_new_for_path (path);
+      g_autoptr (GFileInputStream) in = g_file_read (gfile, NULL, &error);
+      g_autoptr (CustosReader) reader = custos_reader_new (G_INPUT_STREAM (in));
+      g_autoptr (CustosPacket) first = NULL;
+      gint64 t = spec.start_us + targets[i];
+      guint64 seek_bytes;
+
+      custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
+      custos_reader_seek (reader, t, NULL, &error);
+      g_assert_no_error (error);
+      seek_bytes = custos_reader_get_bytes_read (reader);
+      g_assert_cmpuint (seek_bytes, <, g_bytes_get_size (file) / 20);
+
+      do
+        {
+          g_clear_pointer (&first, custos_packet_unref);
+          first = custos_reader_next_packet (reader, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (first);
+        }
+      while (first->stream != 0);
+      g_assert_true (first->flags & CUSTOS_DATA_FLAG_KEYFRAME);
+      g_assert_cmpint (first->pts_us, <=, t);
+      g_assert_cmpint (t - first->pts_us, <, 1000000); /* keyframes are 1 s apart */
+      custos_test_assert_payload (&spec, first);
+    }
+  g_free (path);
+}
+
+/* Period keys change at every period, for every stream: no two streams and
+ * no two periods share a key, visible as distinct KEY record contents. */
+static void
+test_key_per_stream_and_period (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (GArray) recs = NULL;
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                                       (GDestroyNotify) g_bytes_unref, NULL);
+  CustosTestSpec spec;
+  guint keys = 0;
+
+  custos_test_spec_init (&spec);
+  spec.audio = TRUE;
+  spec.period_ms = 1000;
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  recs = custos_test_records (file);
+  for (guint i = 0; i < recs->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (recs, CustosTestRecord, i);
+      const guint8 *body = (const guint8 *) g_bytes_get_data (file, NULL) + r->offset + 6;
+      CustosKeyRecord kr;
+
+      if (r->type != CUSTOS_RECORD_KEY)
+        continue;
+      g_assert_true (custos_key_record_parse (body, r->length - 6, &kr, NULL));
+      /* the same (stream, period) repeated at a sync point is the same key */
+      g_hash_table_add (seen, g_bytes_new (&kr.stream, 1 + 4));
+      keys++;
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 2 * spec.seconds);
+  g_assert_cmpuint (keys, >=, 2 * spec.seconds);
+}
+
+static char *
+data_path (const char *name)
+{
+  return g_test_build_filename (G_TEST_DIST, "data", name, NULL);
+}
+
+/* Decodes the known-answer file by hand, following docs/fusion-stream.md
+ * with the primitives only: an independent path to the reader's. */
+static void
+kat_decode_by_hand (GBytes     *file,
+                    JsonObject *expected)
+{
+  g_autofree char *key_path = data_path ("kat-recipient.key.pem");
+  g_autofree char *cert_path = data_path ("kat-recipient.cert.pem");
+  g_autoptr (EVP_PKEY) key = load_key (key_path);
+  g_autoptr (CustosCertificate) cert = load_cert (cert_path);
+  g_autoptr (GArray) recs = custos_test_records (file);
+  g_autoptr (CustosSecret) kek = NULL;
+  g_autoptr (CustosSecret) period_key = NULL;
+  JsonArray *hashes = json_object_get_array_member (expected, "packet_sha256");
+  const guint8 *p = g_bytes_get_data (file, NULL);
+  guint n = 0;
+
+  for (guint i = 0; i < recs->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (recs, CustosTestRecord, i);
+      const guint8 *body = p + r->offset + CUSTOS_RECORD_HEADER_LEN;
+      gsize len = r->length - CUSTOS_RECORD_HEADER_LEN;
+      g_autoptr (GError) error = NULL;
+
+      if (r->type == CUSTOS_RECORD_RECIPIENT)
+        {
+          CustosRecipientRecord rr;
+          g_autofree char *hex = NULL;
+
+          g_assert_true (custos_recipient_record_parse (body, len, &rr, NULL));
+          g_assert_cmpmem (rr.recipient_id, 32, custos_certificate_get_fingerprint (cert), 32);
+          g_clear_pointer (&kek, custos_secret_unref);
+          kek = custos_unwrap_kek (key, rr.alg, rr.recipient_id, rr.epoch,
+                                   g_bytes_get_data (rr.wrapped, NULL),
+                                   g_bytes_get_size (rr.wrapped), &error);
+          g_assert_no_error (error);
+          hex = custos_hex_encode (custos_secret_peek (kek), 16);
+          g_assert_cmpstr (hex, ==, json_object_get_string_member (expected, "kek"));
+          custos_recipient_record_clear (&rr);
+        }
+      else if (r->type == CUSTOS_RECORD_KEY)
+        {
+          CustosKeyRecord kr;
+          g_autofree char *hex = NULL;
+
+          g_assert_true (custos_key_record_parse (body, len, &kr, NULL));
+          g_clear_pointer (&period_key, custos_secret_unref);
+          period_key = custos_kwp_unwrap (kek, kr.wrapped, kr.wrapped_len, &error);
+          g_assert_no_error (error);
+          hex = custos_hex_encode (custos_secret_peek (period_key), 16);
+          g_assert_cmpstr (hex, ==, json_object_get_string_member (expected, "period_key"));
+        }
+      else if (r->type == CUSTOS_RECORD_DATA)
+        {
+          g_autoptr (CustosAead) aead = custos_aead_new (period_key, &error);
+          CustosDataRecord d;
+          guint8 nonce[12], digest[32];
+          g_autofree guint8 *plain = NULL;
+          g_autofree char *hex = NULL;
+
+          g_assert_true (custos_data_record_parse (r->flags, body, len, &d, NULL));
+          /* nonce = stream || counter (u24) || period (u32) || 0000 */
+          custos_data_record_nonce (&d, nonce);
+          g_assert_cmpuint (nonce[0], ==, d.stream);
+          g_assert_cmpuint (custos_read_u24 (nonce + 1), ==, d.counter);
+          g_assert_cmpuint (custos_read_u32 (nonce + 4), ==, d.period);
+          plain = g_malloc (d.payload_len + 1);
+          custos_aead_decrypt (aead, nonce, p + r->offset, 6 + d.prefix_len, d.payload,
+                               d.payload_len, plain, d.tag, &error);
+          g_assert_no_error (error);
+          custos_sha256 (plain, d.payload_len, digest);
+          hex = custos_hex_encode (digest, 32);
+          g_assert_cmpstr (hex, ==, json_array_get_string_element (hashes, n++));
+        }
+    }
+  g_assert_cmpuint (n, ==, json_array_get_length (hashes));
+}
+
+static void
+test_known_answer_file (void)
+{
+  g_autofree char *fusion = data_path ("kat-v1.fusion");
+  g_autofree char *json = data_path ("kat-v1.json");
+  g_autofree char *cert = data_path ("kat-recipient.cert.pem");
+  g_autofree char *key = data_path ("kat-recipient.key.pem");
+  g_autofree char *signer = data_path ("kat-signer.cert.pem");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMappedFile) mapped = g_mapped_file_new (fusion, FALSE, &error);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (cert, key);
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (CustosReport) report = NULL;
+  JsonObject *expected;
+  JsonArray *hashes;
+
+  g_assert_no_error (error);
+  file = g_mapped_file_get_bytes (mapped);
+  json_parser_load_from_file (parser, json, &error);
+  g_assert_no_error (error);
+  expected = json_node_get_object (json_parser_get_root (parser));
+  hashes = json_object_get_array_member (expected, "packet_sha256");
+
+  packets = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (provider), signer, &report);
+  g_assert_cmpuint (packets->len, ==, json_array_get_length (hashes));
+  for (guint i = 0; i < packets->len; i++)
+    {
+      CustosPacket *p = packets->pdata[i];
+      guint8 digest[32];
+      g_autofree char *hex = NULL;
+
+      g_assert_cmpint (p->status, ==, CUSTOS_PACKET_OK);
+      custos_sha256 (g_bytes_get_data (p->payload, NULL), g_bytes_get_size (p->payload), digest);
+      hex = custos_hex_encode (digest, 32);
+      g_assert_cmpstr (hex, ==, json_array_get_string_element (hashes, i));
+    }
+  g_assert_cmpuint (report->segments_failed, ==, 0);
+  g_assert_cmpuint (report->verified, >=, packets->len);
+  kat_decode_by_hand (file, expected);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/format/roundtrip/rsa-oaep", test_roundtrip_rsa);
+  g_test_add_func ("/format/roundtrip/ecdh-p256", test_roundtrip_p256);
+  g_test_add_func ("/format/roundtrip/ecdh-p384", test_roundtrip_p384);
+  g_test_add_func ("/format/roundtrip/rsa-pkcs1-legacy", test_roundtrip_legacy);
+  g_test_add_func ("/format/legacy-refused-by-default", test_legacy_refused);
+  g_test_add_func ("/format/plain-stream", test_plain_stream);
+  g_test_add_func ("/format/one-unwrap-per-epoch", test_one_unwrap_per_epoch);
+  g_test_add_func ("/format/enrolled-later", test_enrolled_later);
+  g_test_add_func ("/format/own-key-stream-only", test_own_key_stream_only);
+  g_test_add_func ("/format/key-per-stream-and-period", test_key_per_stream_and_period);
+  g_test_add_func ("/format/seek", test_seek);
+  g_test_add_func ("/format/known-answer-file", test_known_answer_file);
+
+  return g_test_run ();
+}
