@@ -59,6 +59,7 @@ struct _CustosReader
   gsize              cap;
   gsize              pos;
   gsize              end;
+  gsize              mark;          /* bytes from here on are kept when the window moves */
   guint64            base;
   gboolean           eof;
   guint64            bytes_read;
@@ -178,6 +179,7 @@ custos_reader_init (CustosReader *self)
 {
   self->verify = TRUE;
   self->decrypt = TRUE;
+  self->mark = G_MAXSIZE;
   self->recipients = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                             (GDestroyNotify) g_bytes_unref,
                                             (GDestroyNotify) recipient_info_free);
@@ -312,17 +314,23 @@ fill (CustosReader *self,
       GCancellable *cancellable,
       GError      **error)
 {
+  gsize drop;
+
   if (self->end - self->pos >= want || self->eof)
     return TRUE;
 
-  /* Keep only the unread bytes, then grow to fit what is wanted. */
-  if (self->pos > 0)
+  /* Keep only the unread (and marked) bytes, then grow to fit. */
+  drop = MIN (self->pos, self->mark);
+  if (drop > 0)
     {
-      memmove (self->buf, self->buf + self->pos, self->end - self->pos);
-      self->end -= self->pos;
-      self->base += self->pos;
-      self->pos = 0;
+      memmove (self->buf, self->buf + drop, self->end - drop);
+      self->end -= drop;
+      self->base += drop;
+      self->pos -= drop;
+      if (self->mark != G_MAXSIZE)
+        self->mark -= drop;
     }
+  want += self->pos;
   if (want + READ_CHUNK > self->cap)
     {
       self->cap = want + READ_CHUNK;
@@ -401,16 +409,15 @@ report_damage (CustosReader *self,
                      " skipped (%s)", to - from, from, why);
 }
 
-/* Scans from one byte past the current position to the next believable
- * record; what lies between is reported as damaged. */
+/* Moves to the next believable record after the current position; FALSE
+ * in *found when the data ends first. */
 static gboolean
-resync (CustosReader *self,
-        const char   *why,
-        GCancellable *cancellable,
-        GError      **error)
+scan (CustosReader *self,
+      gboolean     *found,
+      GCancellable *cancellable,
+      GError      **error)
 {
-  guint64 from = cur_offset (self);
-
+  *found = FALSE;
   self->pos++;
   for (;;)
     {
@@ -421,16 +428,103 @@ resync (CustosReader *self,
       if (avail (self) < CUSTOS_RECORD_HEADER_LEN)
         {
           self->pos = self->end;
-          break;
+          return TRUE;
         }
       ok = candidate_ok (self, self->pos, cancellable, error);
       if (ok < 0)
         return FALSE;
       if (ok > 0)
-        break;
+        {
+          *found = TRUE;
+          return TRUE;
+        }
       self->pos++;
     }
+}
+
+/* Skips to the next believable record; what lies between is reported as
+ * damaged. */
+static gboolean
+resync (CustosReader *self,
+        const char   *why,
+        GCancellable *cancellable,
+        GError      **error)
+{
+  guint64 from = cur_offset (self);
+  gboolean found;
+
+  if (!scan (self, &found, cancellable, error))
+    return FALSE;
   report_damage (self, from, cur_offset (self), why);
+  return TRUE;
+}
+
+static void
+report_truncated (CustosReader *self,
+                  guint64       offset,
+                  gsize         present,
+                  gsize         wanted)
+{
+  self->report->truncated = TRUE;
+  custos_report_add (self->report, CUSTOS_ISSUE_TRUNCATED, offset, -1, 0, 0, G_MININT64,
+                     "the data ends inside a record at offset %" G_GUINT64_FORMAT
+                     " (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes present)",
+                     offset, present, wanted);
+}
+
+/* A record that runs past the end is either the cut-off last record or a
+ * damaged length in the middle: only if no record follows is it the end. */
+static gboolean
+past_end (CustosReader *self,
+          gsize         wanted,
+          GCancellable *cancellable,
+          GError      **error)
+{
+  guint64 from = cur_offset (self);
+  gsize present = avail (self);
+  gsize saved = self->pos;
+  gboolean found;
+
+  if (!scan (self, &found, cancellable, error))
+    return FALSE;
+  if (found)
+    {
+      report_damage (self, from, cur_offset (self), "record length runs past the end of the data");
+      return TRUE;
+    }
+  self->pos = saved;
+  report_truncated (self, from, present, wanted);
+  self->pos = self->end;
+  return TRUE;
+}
+
+/* The bytes after a record do not start another. Either its length is
+ * wrong (a record starts inside it: drop it) or junk follows it (keep it
+ * and skip the junk). On keep, the record stays at buf + mark. */
+static gboolean
+after_bad_successor (CustosReader *self,
+                     gsize         len,
+                     gboolean     *keep,
+                     GCancellable *cancellable,
+                     GError      **error)
+{
+  guint64 start = cur_offset (self);
+  gboolean found;
+
+  self->mark = self->pos;
+  if (!scan (self, &found, cancellable, error))
+    {
+      self->mark = G_MAXSIZE;
+      return FALSE;
+    }
+  *keep = cur_offset (self) >= start + len;
+  if (*keep)
+    report_damage (self, start + len, cur_offset (self), "bytes between records");
+  else
+    {
+      self->mark = G_MAXSIZE;
+      report_damage (self, start, cur_offset (self), "record length inconsistent with what follows");
+    }
   return TRUE;
 }
 
@@ -466,29 +560,36 @@ next_record (CustosReader        *self,
       len = avail (self) >= CUSTOS_RECORD_HEADER_LEN ? CUSTOS_RECORD_HEADER_LEN + h->length : 0;
       if (!fill (self, len + CUSTOS_RECORD_HEADER_LEN, cancellable, error))
         return FALSE;
-      if (len == 0 || avail (self) < len)
+      if (len == 0)
         {
-          self->report->truncated = TRUE;
-          custos_report_add (self->report, CUSTOS_ISSUE_TRUNCATED, cur_offset (self), -1, 0, 0,
-                             G_MININT64, "the data ends inside a record at offset %"
-                             G_GUINT64_FORMAT " (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                             " bytes present)", cur_offset (self), avail (self),
-                             len ? len : (gsize) CUSTOS_RECORD_HEADER_LEN);
+          report_truncated (self, cur_offset (self), avail (self), CUSTOS_RECORD_HEADER_LEN);
           self->pos = self->end;
           return FALSE;
         }
-      /* The byte after a record must start one too; if not, this record's
-       * length is not to be trusted and it is dropped. */
-      if (avail (self) >= len + CUSTOS_RECORD_HEADER_LEN &&
-          !header_ok (self->buf + self->pos + len, CUSTOS_RECORD_HEADER_LEN, &next))
+      if (avail (self) < len)
         {
-          if (!resync (self, "record length inconsistent with what follows", cancellable, error))
+          if (!past_end (self, len, cancellable, error))
             return FALSE;
           continue;
         }
-      *rec = self->buf + self->pos;
       *offset = cur_offset (self);
-      self->pos += len;
+      if (avail (self) >= len + CUSTOS_RECORD_HEADER_LEN &&
+          !header_ok (self->buf + self->pos + len, CUSTOS_RECORD_HEADER_LEN, &next))
+        {
+          gboolean keep;
+
+          if (!after_bad_successor (self, len, &keep, cancellable, error))
+            return FALSE;
+          if (!keep)
+            continue;
+          *rec = self->buf + self->mark;
+          self->mark = G_MAXSIZE;
+        }
+      else
+        {
+          *rec = self->buf + self->pos;
+          self->pos += len;
+        }
       self->report->records++;
       return TRUE;
     }
