@@ -25,6 +25,7 @@ typedef enum
   CUSTOS_CRYPTO_ERROR_UNTRUSTED,     /* certificate chain does not lead to the CA */
   CUSTOS_CRYPTO_ERROR_EXPIRED,       /* certificate not valid at the given time */
   CUSTOS_CRYPTO_ERROR_BAD_INPUT,     /* malformed PEM/DER/wrapped blob */
+  CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE, /* private key needs a passphrase, or it was wrong */
 } CustosCryptoError;
 
 GQuark   custos_crypto_error_quark (void);
