@@ -47,6 +47,7 @@ struct _CustosReader
   GObject            parent_instance;
 
   GInputStream      *input;
+  GBytes            *whole;         /* zero-copy mode: the window is these bytes */
   CustosKeyProvider *provider;
   GPtrArray         *identities;    /* CustosCertificate */
   GTlsInteraction   *interaction;
@@ -153,7 +154,9 @@ custos_reader_finalize (GObject *object)
   g_clear_pointer (&self->identities, g_ptr_array_unref);
   g_clear_object (&self->interaction);
   g_clear_pointer (&self->ca_file, g_free);
-  g_clear_pointer (&self->buf, g_free);
+  if (self->whole == NULL)
+    g_clear_pointer (&self->buf, g_free);
+  g_clear_pointer (&self->whole, g_bytes_unref);
   custos_file_header_clear (&self->header);
   g_clear_pointer (&self->recipients, g_hash_table_unref);
   g_clear_pointer (&self->wrapped_keks, g_hash_table_unref);
@@ -205,6 +208,24 @@ custos_reader_new (GInputStream *input)
   CustosReader *self = g_object_new (CUSTOS_TYPE_READER, NULL);
 
   self->input = g_object_ref (input);
+  return self;
+}
+
+/* Data already in memory (a mapped file, a network buffer) is parsed where
+ * it lies: no copy into a window, which is what bounds the reader's cost to
+ * that of GCM itself. */
+CustosReader *
+custos_reader_new_for_bytes (GBytes *data)
+{
+  CustosReader *self = g_object_new (CUSTOS_TYPE_READER, NULL);
+  gsize len;
+
+  self->whole = g_bytes_ref (data);
+  self->buf = (guint8 *) g_bytes_get_data (data, &len);
+  self->cap = self->end = len;
+  self->bytes_read = len;
+  self->eof = TRUE;
+  self->input = g_memory_input_stream_new_from_bytes (data);
   return self;
 }
 
@@ -1577,9 +1598,14 @@ custos_reader_seek (CustosReader *self,
     {
       /* Read from the segment start so its seal can be checked, but hand
        * out packets only from the keyframe on. */
-      self->pos = self->end = 0;
-      self->base = ir.segment_offset;
-      self->eof = FALSE;
+      if (self->whole != NULL)
+        self->pos = MIN (ir.segment_offset, self->end);
+      else
+        {
+          self->pos = self->end = 0;
+          self->base = ir.segment_offset;
+          self->eof = FALSE;
+        }
       self->skip_until = keyframe;
       self->have_prev = FALSE;
       segment_reset (self);

@@ -62,6 +62,8 @@ typedef struct
 G_DECLARE_FINAL_TYPE (CustosReader, custos_reader, CUSTOS, READER, GObject)
 
 CustosReader   *custos_reader_new              (GInputStream      *input);
+/* Reads data that is already in memory without copying it (no seeking). */
+CustosReader   *custos_reader_new_for_bytes    (GBytes            *data);
 void            custos_reader_set_key_provider (CustosReader      *self,
                                                 CustosKeyProvider *provider);
 /* A certificate whose key records count as "ours" for custos_reader_set_decrypt
