@@ -400,6 +400,124 @@ test_key_per_stream_and_period (void)
   g_assert_cmpuint (keys, >=, 2 * spec.seconds);
 }
 
+
+/* The sealed records of a file, concatenated: what a re-wrap must not touch. */
+static GBytes *
+sealed_bytes (GBytes *file)
+{
+  g_autoptr (GArray) recs = custos_test_records (file);
+  GByteArray *out = g_byte_array_new ();
+  const guint8 *p = g_bytes_get_data (file, NULL);
+
+  for (guint i = 0; i < recs->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (recs, CustosTestRecord, i);
+
+      if (custos_record_type_is_sealed (r->type))
+        g_byte_array_append (out, p + r->offset, r->length);
+    }
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* An export for another investigator: the period keys are wrapped for
+ * them, nothing is re-encrypted, and the seals still hold. */
+static void
+test_rewrap_extra_recipient (void)
+{
+  Identity *a = identity ("rsa:2048", "rsa2048");
+  Identity *b = identity ("ec:P-384", "P-384");
+  Identity *signer = identity ("ec:P-256", "signer");
+  g_autoptr (GPtrArray) recipients = certs_of (a, NULL);
+  g_autoptr (GPtrArray) extra = certs_of (b, NULL);
+  g_autoptr (CustosCertificate) signer_cert = load_cert (signer->cert);
+  g_autoptr (EVP_PKEY) signer_key = load_key (signer->key);
+  g_autoptr (CustosLocalKeyProvider) pa = custos_test_provider (a->cert, a->key);
+  g_autoptr (CustosLocalKeyProvider) pb = custos_test_provider (b->cert, b->key);
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_autoptr (GInputStream) in = NULL;
+  g_autoptr (CustosReport) report = NULL;
+  g_autoptr (GPtrArray) before = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (GBytes) shared = NULL;
+  g_autoptr (GBytes) sealed_a = NULL;
+  g_autoptr (GBytes) sealed_b = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CustosReader) reader = NULL;
+  g_autoptr (CustosPacket) first = NULL;
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.audio = TRUE;
+  spec.seconds = 20;
+  file = custos_test_fusion_make (&spec, recipients, NULL, signer_key, signer_cert);
+  before = custos_test_fusion_read (file, CUSTOS_KEY_PROVIDER (pb), NULL, NULL);
+  g_assert_cmpint (((CustosPacket *) before->pdata[0])->status, ==, CUSTOS_PACKET_LOCKED);
+
+  in = g_memory_input_stream_new_from_bytes (file);
+  custos_rewrap (in, out, CUSTOS_KEY_PROVIDER (pa), NULL, extra, FALSE, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (out, NULL, NULL);
+  shared = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
+
+  sealed_a = sealed_bytes (file);
+  sealed_b = sealed_bytes (shared);
+  g_assert_true (g_bytes_equal (sealed_a, sealed_b));
+
+  packets = custos_test_fusion_read (shared, CUSTOS_KEY_PROVIDER (pb), signer->cert, &report);
+  assert_all_decrypted (&spec, packets);
+  g_assert_cmpuint (report->segments_failed, ==, 0);
+  g_assert_cmpuint (report->altered + report->missing + report->unsigned_packets, ==, 0);
+  g_clear_pointer (&packets, g_ptr_array_unref);
+  packets = custos_test_fusion_read (shared, CUSTOS_KEY_PROVIDER (pa), NULL, NULL);
+  assert_all_decrypted (&spec, packets);
+
+  /* The index was rewritten for the new offsets: seeking still lands. */
+  reader = custos_reader_new_for_bytes (shared);
+  custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (pb));
+  custos_reader_seek (reader, spec.start_us + 15500000, NULL, &error);
+  g_assert_no_error (error);
+  do
+    {
+      g_clear_pointer (&first, custos_packet_unref);
+      first = custos_reader_next_packet (reader, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (first);
+    }
+  while (first->stream != 0);
+  g_assert_true (first->flags & CUSTOS_DATA_FLAG_KEYFRAME);
+  g_assert_cmpint (first->pts_us, ==, spec.start_us + 15 * 30 * 33333);
+  custos_test_assert_payload (&spec, first);
+}
+
+/* Data already in memory reads the same without a copy. */
+static void
+test_read_bytes (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (CustosReader) reader = NULL;
+  g_autoptr (GError) error = NULL;
+  CustosTestSpec spec;
+  CustosPacket *p;
+  guint n = 0;
+
+  custos_test_spec_init (&spec);
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  reader = custos_reader_new_for_bytes (file);
+  custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
+  while ((p = custos_reader_next_packet (reader, NULL, &error)) != NULL)
+    {
+      custos_test_assert_payload (&spec, p);
+      custos_packet_unref (p);
+      n++;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, custos_test_packet_count (&spec, 0));
+}
+
 static char *
 data_path (const char *name)
 {
@@ -544,6 +662,8 @@ main (int   argc,
   g_test_add_func ("/format/own-key-stream-only", test_own_key_stream_only);
   g_test_add_func ("/format/key-per-stream-and-period", test_key_per_stream_and_period);
   g_test_add_func ("/format/seek", test_seek);
+  g_test_add_func ("/format/read-bytes", test_read_bytes);
+  g_test_add_func ("/format/rewrap-extra-recipient", test_rewrap_extra_recipient);
   g_test_add_func ("/format/known-answer-file", test_known_answer_file);
 
   return g_test_run ();

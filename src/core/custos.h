@@ -10,6 +10,8 @@
 #include "custos-local-key-provider.h"
 #include "custos-reader.h"
 #include "custos-record.h"
+#include "custos-report.h"
+#include "custos-rewrap.h"
 #include "custos-secret.h"
 #include "custos-seal.h"
 #include "custos-writer.h"
