@@ -76,6 +76,22 @@ custos_test_run (const char *const *argv,
   return g_steal_pointer (&out);
 }
 
+GBytes *
+custos_test_openssl (const char *first,
+                     ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer) "openssl");
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  return custos_test_run ((const char *const *) argv->pdata, NULL);
+}
+
 void
 custos_test_make_cert (const char  *key_spec,
                        const char  *name,

@@ -16,6 +16,9 @@ const char *custos_test_tmpdir        (void);
  * Returns stdout. stdin_data may be NULL. */
 GBytes     *custos_test_run           (const char *const *argv,
                                        GBytes            *stdin_data);
+/* Runs `openssl <args…>` (NULL-terminated) and returns its stdout. */
+GBytes     *custos_test_openssl       (const char  *first,
+                                       ...) G_GNUC_NULL_TERMINATED;
 /* Like custos_test_run but returns FALSE instead of failing. */
 gboolean    custos_test_try_run       (const char *const *argv,
                                        GBytes            *stdin_data,

@@ -9,24 +9,6 @@
 #include "custos-crypto.h"
 #include "custos-test-util.h"
 
-/* Runs `openssl <args…>` (NULL-terminated) and returns its stdout. */
-G_GNUC_NULL_TERMINATED
-static GBytes *
-openssl (const char *first,
-         ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer) "openssl");
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  return custos_test_run ((const char *const *) argv->pdata, NULL);
-}
 
 static char *
 tmp_path (const char *name)
@@ -106,7 +88,7 @@ test_fingerprint (void)
   g_autofree char *actual = NULL;
   g_autofree char *raw_hex = NULL;
 
-  g_bytes_unref (openssl ("x509", "-in", pem, "-outform", "DER", "-out", der_path, NULL));
+  g_bytes_unref (custos_test_openssl ("x509", "-in", pem, "-outform", "DER", "-out", der_path, NULL));
   {
     g_autofree char *contents = NULL;
     gsize len = 0;
@@ -139,7 +121,7 @@ test_subject (void)
 {
   const char *pem = cert_for ("ec:P-256", "subject-test", NULL);
   g_autoptr (CustosCertificate) cert = load_cert (pem);
-  g_autoptr (GBytes) out = openssl ("x509", "-in", pem, "-noout", "-subject",
+  g_autoptr (GBytes) out = custos_test_openssl ("x509", "-in", pem, "-noout", "-subject",
                                     "-nameopt", "RFC2253", NULL);
   g_autofree char *expected = stdout_text (out);
   g_autofree char *subject = custos_certificate_dup_subject (cert);
@@ -165,7 +147,7 @@ test_pem_der (void)
   g_autofree char *a = NULL;
   g_autofree char *b = NULL;
 
-  g_bytes_unref (openssl ("x509", "-in", pem, "-outform", "DER", "-out", der_path, NULL));
+  g_bytes_unref (custos_test_openssl ("x509", "-in", pem, "-outform", "DER", "-out", der_path, NULL));
   from_der = load_cert (der_path);
   g_assert_true (custos_certificate_equal (from_pem, from_der));
   a = custos_certificate_dup_fingerprint_hex (from_pem);
@@ -245,7 +227,7 @@ typedef struct
 static void
 make_key (const char *path)
 {
-  g_bytes_unref (openssl ("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+  g_bytes_unref (custos_test_openssl ("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                           "-out", path, NULL));
 }
 
@@ -262,12 +244,12 @@ issue (const char *name,
   g_autofree char *subj = g_strdup_printf ("/CN=%s/O=Custos Tests", name);
   char *cert = tmp_pathf ("%s.pem", name);
 
-  g_bytes_unref (openssl ("req", "-new", "-key", key, "-subj", subj, "-out", csr, NULL));
+  g_bytes_unref (custos_test_openssl ("req", "-new", "-key", key, "-subj", subj, "-out", csr, NULL));
   if (issuer_cert == NULL)
-    g_bytes_unref (openssl ("x509", "-req", "-in", csr, "-signkey", key, "-days", "30",
+    g_bytes_unref (custos_test_openssl ("x509", "-req", "-in", csr, "-signkey", key, "-days", "30",
                             "-extfile", extfile, "-set_serial", serial, "-out", cert, NULL));
   else
-    g_bytes_unref (openssl ("x509", "-req", "-in", csr, "-CA", issuer_cert, "-CAkey", issuer_key,
+    g_bytes_unref (custos_test_openssl ("x509", "-req", "-in", csr, "-CA", issuer_cert, "-CAkey", issuer_key,
                             "-days", "30", "-extfile", extfile, "-set_serial", serial,
                             "-out", cert, NULL));
   return cert;
@@ -424,9 +406,9 @@ make_expired_cert (void)
   g_assert_true (g_file_set_contents (config, cnf, -1, NULL));
 
   make_key (key);
-  g_bytes_unref (openssl ("req", "-new", "-key", key, "-subj", "/CN=expired", "-out", csr,
+  g_bytes_unref (custos_test_openssl ("req", "-new", "-key", key, "-subj", "/CN=expired", "-out", csr,
                           NULL));
-  g_bytes_unref (openssl ("ca", "-batch", "-config", config, "-selfsign", "-keyfile", key,
+  g_bytes_unref (custos_test_openssl ("ca", "-batch", "-config", config, "-selfsign", "-keyfile", key,
                           "-in", csr, "-out", cert, "-notext",
                           "-startdate", "20200101000000Z", "-enddate", "20210101120000Z",
                           NULL));
@@ -506,11 +488,11 @@ make_cert_with_key (const char *name,
   char *cert = tmp_pathf ("%s.pem", name);
 
   if (pkeyopt != NULL)
-    g_bytes_unref (openssl ("genpkey", "-algorithm", algorithm, "-pkeyopt", pkeyopt,
+    g_bytes_unref (custos_test_openssl ("genpkey", "-algorithm", algorithm, "-pkeyopt", pkeyopt,
                             "-out", key, NULL));
   else
-    g_bytes_unref (openssl ("genpkey", "-algorithm", algorithm, "-out", key, NULL));
-  g_bytes_unref (openssl ("req", "-new", "-x509", "-key", key, "-subj", subj, "-days", "30",
+    g_bytes_unref (custos_test_openssl ("genpkey", "-algorithm", algorithm, "-out", key, NULL));
+  g_bytes_unref (custos_test_openssl ("req", "-new", "-x509", "-key", key, "-subj", subj, "-days", "30",
                           "-out", cert, NULL));
   return cert;
 }

@@ -14,24 +14,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 
 /* Helpers */
 
-/* Runs `openssl <args…>` (NULL-terminated) and returns its stdout. */
-G_GNUC_NULL_TERMINATED
-static GBytes *
-openssl (const char *first,
-         ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer) "openssl");
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  return custos_test_run ((const char *const *) argv->pdata, NULL);
-}
 
 static CustosSecret *
 secret_from_hex (const char *hex)
@@ -145,7 +127,7 @@ test_key (const char *spec,
   key = g_new0 (TestKey, 1);
   custos_test_make_cert (spec, name, &key->cert, &key->key);
   key->pub = g_strdup_printf ("%s/%s.pub.pem", custos_test_tmpdir (), name);
-  g_bytes_unref (openssl ("pkey", "-in", key->key, "-pubout", "-out", key->pub, NULL));
+  g_bytes_unref (custos_test_openssl ("pkey", "-in", key->key, "-pubout", "-out", key->pub, NULL));
   g_hash_table_insert (keys, g_strdup (name), key);
   return key;
 }
@@ -453,7 +435,7 @@ test_rsa_oaep_to_openssl (void)
   g_assert_cmpuint (g_bytes_get_size (wrapped), ==, 256);
   blob = write_bytes ("oaep.bin", wrapped);
 
-  decrypted = openssl ("pkeyutl", "-decrypt", "-inkey", key->key, "-in", blob,
+  decrypted = custos_test_openssl ("pkeyutl", "-decrypt", "-inkey", key->key, "-in", blob,
                        oaep_opts[0], oaep_opts[1], oaep_opts[2], oaep_opts[3],
                        oaep_opts[4], oaep_opts[5], NULL);
   assert_bytes_eq_secret (decrypted, kek);
@@ -471,7 +453,7 @@ test_rsa_oaep_from_openssl (void)
   g_autofree char *kek_path = NULL;
 
   kek_path = custos_test_write_file ("kek.bin", custos_secret_peek (kek), CUSTOS_AES_KEY_LEN);
-  wrapped = openssl ("pkeyutl", "-encrypt", "-pubin", "-inkey", key->pub, "-in", kek_path,
+  wrapped = custos_test_openssl ("pkeyutl", "-encrypt", "-pubin", "-inkey", key->pub, "-in", kek_path,
                      oaep_opts[0], oaep_opts[1], oaep_opts[2], oaep_opts[3],
                      oaep_opts[4], oaep_opts[5], NULL);
   unwrapped = custos_unwrap_kek (priv, CUSTOS_WRAP_RSA_OAEP_SHA256, test_recipient_id (), 7,
@@ -636,7 +618,7 @@ check_ecdh_es (const char    *spec,
   /* Z from the CLI, with the ephemeral point taken from the blob. */
   spki = spki_from_point (alg, blob, point_len);
   eph_path = write_bytes (eph_name, spki);
-  z = openssl ("pkeyutl", "-derive", "-inkey", key->key, "-peerkey", eph_path,
+  z = custos_test_openssl ("pkeyutl", "-derive", "-inkey", key->key, "-peerkey", eph_path,
                "-peerform", "DER", NULL);
   g_assert_cmpuint (g_bytes_get_size (z), ==, z_len);
 
@@ -649,7 +631,7 @@ check_ecdh_es (const char    *spec,
   hexkey = g_strconcat ("hexkey:", z_hex, NULL);
   hexsalt = g_strconcat ("hexsalt:", id_hex, NULL);
   hexinfo = g_strconcat ("hexinfo:", info_hex, NULL);
-  kdf_out = openssl ("kdf", "-keylen", "16", "-kdfopt", "digest:SHA256", "-kdfopt", hexkey,
+  kdf_out = custos_test_openssl ("kdf", "-keylen", "16", "-kdfopt", "digest:SHA256", "-kdfopt", hexkey,
                      "-kdfopt", hexsalt, "-kdfopt", hexinfo, "HKDF", NULL);
   kwk_hex = kdf_output_to_hex (kdf_out);
   g_assert_cmpuint (strlen (kwk_hex), ==, 32);
@@ -734,7 +716,7 @@ test_rsa_pkcs1 (void)
   assert_secret_eq (unwrapped, kek);
 
   blob = write_bytes ("pkcs1.bin", wrapped);
-  decrypted = openssl ("pkeyutl", "-decrypt", "-inkey", key->key, "-in", blob, NULL);
+  decrypted = custos_test_openssl ("pkeyutl", "-decrypt", "-inkey", key->key, "-in", blob, NULL);
   assert_bytes_eq_secret (decrypted, kek);
 
   /* It is not OAEP: the OAEP path must refuse it. */
@@ -774,11 +756,11 @@ check_signatures (const char   *spec,
 
   /* Ours verify with the CLI. */
   if (pss)
-    unused = openssl ("dgst", "-sha256", "-verify", key->pub, "-signature", sig_path,
+    unused = custos_test_openssl ("dgst", "-sha256", "-verify", key->pub, "-signature", sig_path,
                       "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32",
                       "-sigopt", "rsa_mgf1_md:sha256", data_path, NULL);
   else
-    unused = openssl ("dgst", "-sha256", "-verify", key->pub, "-signature", sig_path,
+    unused = custos_test_openssl ("dgst", "-sha256", "-verify", key->pub, "-signature", sig_path,
                       data_path, NULL);
   g_assert_nonnull (strstr (g_bytes_get_data (unused, NULL), "Verified OK"));
 
@@ -797,7 +779,7 @@ check_signatures (const char   *spec,
       g_bytes_unref (custos_test_run (argv, NULL));
     }
   else
-    g_bytes_unref (openssl ("dgst", "-sha256", "-sign", key->key, "-out", their_sig_path,
+    g_bytes_unref (custos_test_openssl ("dgst", "-sha256", "-sign", key->key, "-out", their_sig_path,
                             data_path, NULL));
   {
     g_autofree char *contents = NULL;
@@ -998,15 +980,15 @@ test_key_load (void)
   g_autoptr (GError) error = NULL;
   EVP_PKEY *pkey;
 
-  g_bytes_unref (openssl ("pkey", "-in", ec->key, "-aes256", "-passout", "pass:s3cret",
+  g_bytes_unref (custos_test_openssl ("pkey", "-in", ec->key, "-aes256", "-passout", "pass:s3cret",
                           "-out", enc, NULL));
-  g_bytes_unref (openssl ("rsa", "-in", rsa->key, "-traditional", "-aes256", "-passout",
+  g_bytes_unref (custos_test_openssl ("rsa", "-in", rsa->key, "-traditional", "-aes256", "-passout",
                           "pass:s3cret", "-out", trad, NULL));
-  g_bytes_unref (openssl ("pkcs12", "-export", "-in", rsa->cert, "-inkey", rsa->key,
+  g_bytes_unref (custos_test_openssl ("pkcs12", "-export", "-in", rsa->cert, "-inkey", rsa->key,
                           "-passout", "pass:s3cret", "-out", p12, NULL));
-  g_bytes_unref (openssl ("pkcs8", "-topk8", "-in", ec->key, "-outform", "DER", "-v2", "aes256",
+  g_bytes_unref (custos_test_openssl ("pkcs8", "-topk8", "-in", ec->key, "-outform", "DER", "-v2", "aes256",
                           "-passout", "pass:s3cret", "-out", enc_der, NULL));
-  g_bytes_unref (openssl ("pkey", "-in", rsa->key, "-outform", "DER", "-out", plain_der, NULL));
+  g_bytes_unref (custos_test_openssl ("pkey", "-in", rsa->key, "-outform", "DER", "-out", plain_der, NULL));
   {
     g_autofree char *cert = NULL;
     g_autofree char *key = NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "custos-certificate.h"
+#include "custos-crypto-private.h"
 #include "custos-crypto.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BIO, BIO_free)
@@ -35,36 +36,6 @@ struct _CustosCertificate
 };
 
 G_DEFINE_FINAL_TYPE (CustosCertificate, custos_certificate, G_TYPE_OBJECT)
-
-/* Appends the OpenSSL error that caused the failure, if there is one, and
- * empties the queue so a later failure does not report a stale reason. */
-G_GNUC_PRINTF (3, 4)
-static void
-set_openssl_error (GError            **error,
-                   CustosCryptoError   code,
-                   const char         *format,
-                   ...)
-{
-  g_autofree char *message = NULL;
-  unsigned long err = ERR_peek_last_error ();
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  if (err != 0)
-    {
-      char reason[256];
-
-      ERR_error_string_n (err, reason, sizeof reason);
-      g_set_error (error, CUSTOS_CRYPTO_ERROR, code, "%s (%s)", message, reason);
-    }
-  else
-    g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, code, message);
-
-  ERR_clear_error ();
-}
 
 static void
 custos_certificate_finalize (GObject *object)
@@ -117,7 +88,7 @@ certificate_new_take (X509    *x509,
   der_len = i2d_X509 (x509, &der);
   if (der_len <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot encode the certificate");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot encode the certificate");
       return NULL;
     }
   self->der = g_bytes_new (der, der_len);
@@ -128,7 +99,7 @@ certificate_new_take (X509    *x509,
   self->not_after = date_time_from_asn1 (X509_get0_notAfter (x509));
   if (self->not_before == NULL || self->not_after == NULL)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
                          "The certificate has an invalid notBefore or notAfter date");
       return NULL;
     }
@@ -146,7 +117,7 @@ certificate_new_from_der_data (const guint8  *data,
 
   if (len > G_MAXLONG || (x509 = d2i_X509 (NULL, &p, (long) len)) == NULL)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
                          "%s is not a DER or PEM X.509 certificate", what);
       return NULL;
     }
@@ -220,7 +191,7 @@ parse_pem_chain (const char  *data,
           /* Running out of PEM blocks is the normal end. */
           if (ERR_GET_LIB (err) == ERR_LIB_PEM && ERR_GET_REASON (err) == PEM_R_NO_START_LINE)
             break;
-          set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
                              "Certificate %u of %s is damaged", certs->len + 1, path);
           return NULL;
         }
@@ -585,7 +556,7 @@ custos_certificate_verify_chain (CustosCertificate  *self,
 
   if (store == NULL || ctx == NULL)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up chain verification");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up chain verification");
       return FALSE;
     }
   if (!g_file_test (ca_file, G_FILE_TEST_IS_REGULAR))
@@ -596,7 +567,7 @@ custos_certificate_verify_chain (CustosCertificate  *self,
     }
   if (!X509_STORE_load_file (store, ca_file))
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
                          "Cannot load CA certificates from %s", ca_file);
       return FALSE;
     }

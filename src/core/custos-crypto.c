@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "custos-crypto.h"
+#include "custos-crypto-private.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_CIPHER_CTX, EVP_CIPHER_CTX_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (EVP_PKEY_CTX, EVP_PKEY_CTX_free)
@@ -49,9 +50,8 @@ G_STATIC_ASSERT (sizeof KEK_INFO_LABEL - 1 == KEK_INFO_LABEL_LEN);
 
 /* Appends the OpenSSL error that caused the failure, if there is one, and
  * empties the queue so a later failure does not report a stale reason. */
-G_GNUC_PRINTF (3, 4)
-static void
-set_openssl_error (GError            **error,
+void
+custos_set_openssl_error (GError            **error,
                    CustosCryptoError   code,
                    const char         *format,
                    ...)
@@ -161,7 +161,7 @@ custos_random_bytes (guint8  *buf,
 
       if (RAND_bytes (buf, chunk) != 1)
         {
-          set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot get random bytes");
+          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot get random bytes");
           return FALSE;
         }
       buf += chunk;
@@ -220,7 +220,7 @@ custos_aead_new (const CustosSecret  *key,
   if (ctx == NULL ||
       !EVP_EncryptInit_ex2 (ctx, algs->gcm, custos_secret_peek (key), NULL, NULL))
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-128-GCM");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-128-GCM");
       return NULL;
     }
 
@@ -303,7 +303,7 @@ custos_aead_encrypt (CustosAead   *self,
       !EVP_EncryptFinal_ex (self->ctx, final, &outl) ||
       !EVP_CIPHER_CTX_get_params (self->ctx, params))
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM encryption failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM encryption failed");
       return FALSE;
     }
   return TRUE;
@@ -339,7 +339,7 @@ custos_aead_decrypt (CustosAead   *self,
       !EVP_CIPHER_CTX_set_params (self->ctx, params))
     {
       custos_memzero (out, len);
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM decryption failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM decryption failed");
       return FALSE;
     }
 
@@ -391,7 +391,7 @@ kwp_ctx_new (const CustosSecret  *kek,
   ctx = EVP_CIPHER_CTX_new ();
   if (ctx == NULL)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot allocate a cipher context");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot allocate a cipher context");
       return NULL;
     }
   /* OpenSSL 1.x refused wrap modes without this flag; the provider
@@ -400,7 +400,7 @@ kwp_ctx_new (const CustosSecret  *kek,
   EVP_CIPHER_CTX_set_flags (ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
   if (!EVP_CipherInit_ex2 (ctx, cipher, custos_secret_peek (kek), NULL, enc, NULL))
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-KWP");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-KWP");
       return NULL;
     }
   return g_steal_pointer (&ctx);
@@ -434,7 +434,7 @@ custos_kwp_wrap (const CustosSecret  *kek,
   if (!EVP_EncryptUpdate (ctx, out, &outl, custos_secret_peek (key), (int) len))
     {
       g_free (out);
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-KWP wrap failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-KWP wrap failed");
       return NULL;
     }
   return g_bytes_new_take (out, outl);
@@ -526,7 +526,7 @@ custos_hkdf_sha256 (const CustosSecret  *ikm,
   kctx = EVP_KDF_CTX_new (algs->hkdf);
   if (kctx == NULL || EVP_KDF_derive (kctx, custos_secret_get_data (out), out_len, params) <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "HKDF-SHA256 failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "HKDF-SHA256 failed");
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -575,7 +575,7 @@ rsa_ctx_new (EVP_PKEY       *pkey,
     ok = EVP_PKEY_decrypt_init_ex (ctx, params);
   if (ok <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s",
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s",
                          wrap_alg_name (alg));
       return NULL;
     }
@@ -613,7 +613,7 @@ rsa_wrap (EVP_PKEY            *pkey,
   return g_bytes_new_take (g_steal_pointer (&out), outlen);
 
 fail:
-  set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s wrap failed", wrap_alg_name (alg));
+  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s wrap failed", wrap_alg_name (alg));
   return NULL;
 }
 
@@ -646,7 +646,7 @@ rsa_unwrap (EVP_PKEY      *pkey,
   outlen = modulus_len;
   if (EVP_PKEY_decrypt (ctx, custos_secret_get_data (out), &outlen, wrapped, wrapped_len) <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
                          "%s unwrap failed: padding check failed (wrong private key or "
                          "corrupted blob)", wrap_alg_name (alg));
       return NULL;
@@ -748,7 +748,7 @@ ecdh_derive (const EcdhCurve  *curve,
       EVP_PKEY_derive (ctx, custos_secret_get_data (z), &z_len) <= 0 ||
       z_len != curve->z_len)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s: ECDH key agreement failed",
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s: ECDH key agreement failed",
                          wrap_alg_name (curve->alg));
       return NULL;
     }
@@ -789,7 +789,7 @@ ec_public_from_point (const EcdhCurve  *curve,
       EVP_PKEY_fromdata_init (ctx) <= 0 ||
       EVP_PKEY_fromdata (ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
                          "%s: the ephemeral key in the wrapped KEK is not an uncompressed "
                          "%s point", wrap_alg_name (curve->alg), curve->group);
       return NULL;
@@ -838,7 +838,7 @@ ecdh_es_wrap (EVP_PKEY            *recipient_public,
                                         point, sizeof point, &point_len) ||
       point_len != curve->point_len || point[0] != 0x04)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
                          "%s: cannot make an ephemeral %s key", wrap_alg_name (curve->alg),
                          curve->group);
       return NULL;
@@ -1118,7 +1118,7 @@ custos_rsa_oaep_sha256_unpad (const guint8  *block,
   if (!mgf1_sha256_xor (seed, OAEP_HASH_LEN, db, db_len) ||
       !mgf1_sha256_xor (db, db_len, seed, OAEP_HASH_LEN))
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "RSA-OAEP-SHA256: MGF1 failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "RSA-OAEP-SHA256: MGF1 failed");
       return NULL;
     }
 
@@ -1217,7 +1217,7 @@ sig_ctx_new (EVP_PKEY      *pkey,
     ok = EVP_DigestVerifyInit_ex (md, NULL, "SHA256", NULL, NULL, pkey, params);
   if (ok <= 0)
     {
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s with this %s key",
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s with this %s key",
                          sig_alg_name (alg), EVP_PKEY_get0_type_name (pkey));
       return NULL;
     }
@@ -1255,7 +1255,7 @@ custos_sign (EVP_PKEY      *private_key,
   return g_bytes_new (sig, sig_len);
 
 fail:
-  set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s signing failed", sig_alg_name (alg));
+  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s signing failed", sig_alg_name (alg));
   return NULL;
 }
 
@@ -1386,7 +1386,7 @@ set_key_load_error (GError                  **error,
                    "wrong passphrase for %s", path);
     }
   else
-    set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "No %s private key found in %s",
+    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "No %s private key found in %s",
                        what, path);
 }
 
@@ -1482,7 +1482,7 @@ load_pkcs12_key (PKCS12      *p12,
        * 3DES, which OpenSSL 3 only has in its legacy provider. */
       gboolean unsupported = ERR_GET_REASON (ERR_peek_last_error ()) == ERR_R_UNSUPPORTED;
 
-      set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot read the PKCS#12 file %s%s",
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot read the PKCS#12 file %s%s",
                          path, unsupported ? "; it may use a legacy cipher (RC2, 3DES): "
                                              "export it again with AES" : "");
       return NULL;
