@@ -177,6 +177,7 @@ test_bit_flip_length (void)
   GByteArray *data = copy_file ();
   g_autoptr (CustosReport) report = NULL;
   g_autoptr (GPtrArray) packets = NULL;
+  CustosIssue *issue;
 
   data->data[r->offset + 4] ^= 0x10;
   packets = read_damaged (data, &report);
@@ -185,7 +186,12 @@ test_bit_flip_length (void)
   g_assert_cmpuint (report->damaged_bytes, ==, r->length);
   g_assert_cmpuint (report->missing, ==, 1);
   g_assert_nonnull (find_issue (report, CUSTOS_ISSUE_DAMAGED));
-  g_assert_nonnull (find_issue (report, CUSTOS_ISSUE_MISSING));
+  /* The seal names the lost packet: the one after packet 79. */
+  issue = find_issue (report, CUSTOS_ISSUE_MISSING);
+  g_assert_nonnull (issue);
+  g_assert_cmpint (issue->stream, ==, 0);
+  g_assert_cmpuint (issue->period, ==, ((CustosPacket *) packets->pdata[79])->period);
+  g_assert_cmpuint (issue->counter, ==, ((CustosPacket *) packets->pdata[79])->counter + 1);
 }
 
 static void

@@ -40,7 +40,8 @@ G_BEGIN_DECLS
 #define CUSTOS_GCM_TAG_LEN       16
 #define CUSTOS_KWP_WRAPPED_LEN   24 /* AES-KWP of a 16-byte key */
 #define CUSTOS_RECIPIENT_ID_LEN  32 /* SHA-256 of the certificate DER */
-#define CUSTOS_SEAL_FP_LEN       4  /* per-record fingerprint in a seal */
+#define CUSTOS_SEAL_RANGE_LEN    11 /* stream, period, first and last counter */
+#define CUSTOS_MAX_SEAL_RANGES   255
 #define CUSTOS_SHA256_LEN        32
 
 #define CUSTOS_MAX_STREAMS         255 /* stream ids 0..254; 255 reserved */

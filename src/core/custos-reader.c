@@ -1008,36 +1008,111 @@ check_continuity (CustosReader           *self,
                        seal->segment);
 }
 
-static void
-apply_alignment (CustosReader           *self,
-                 const CustosSealRecord *seal)
+static gint64
+packet_key (guint   stream,
+            guint32 period,
+            guint32 counter)
 {
-  guint n = self->seg->len;
-  g_autofree guint8 *status = g_malloc0 (MAX (n, 1));
-  g_autoptr (GArray) missing = g_array_new (FALSE, FALSE, sizeof (guint));
+  return (gint64) stream << 56 | (gint64) period << 24 | counter;
+}
 
-  custos_seal_align (custos_seal_chain_get_fingerprints (self->chain), n, seal->fingerprints,
-                     seal->n, status, missing);
-  for (guint i = 0; i < n; i++)
+static gboolean
+in_ranges (const CustosSealRecord *seal,
+           const SegEntry         *e)
+{
+  for (guint i = 0; i < seal->n_ranges; i++)
+    {
+      CustosSealRange r;
+
+      custos_seal_record_get_range (seal, i, &r);
+      if (r.stream == e->stream && r.period == e->period && e->counter >= r.first &&
+          e->counter <= r.last)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Names the sealed packets that never arrived; returns how many, or -1
+ * when the seal's ranges cannot be right (more packets than it seals). */
+static int
+report_missing (CustosReader           *self,
+                const CustosSealRecord *seal)
+{
+  g_autoptr (GHashTable) received = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr (GArray) keys = g_array_sized_new (FALSE, FALSE, sizeof (gint64), self->seg->len);
+  guint64 claimed = 0;
+  int missing = 0;
+
+  for (guint i = 0; i < self->seg->len; i++)
+    {
+      SegEntry *e = &g_array_index (self->seg, SegEntry, i);
+      gint64 k = packet_key (e->stream, e->period, e->counter);
+
+      if (e->stream >= 0)
+        g_array_append_val (keys, k);
+    }
+  for (guint i = 0; i < keys->len; i++)
+    g_hash_table_add (received, &g_array_index (keys, gint64, i));
+
+  for (guint i = 0; i < seal->n_ranges; i++)
+    {
+      CustosSealRange r;
+
+      custos_seal_record_get_range (seal, i, &r);
+      claimed += r.last >= r.first ? (guint64) r.last - r.first + 1 : G_MAXUINT32;
+      if (claimed > seal->n)
+        return -1;
+      for (guint32 c = r.first; c <= r.last; c++)
+        {
+          gint64 k = packet_key (r.stream, r.period, c);
+
+          if (g_hash_table_contains (received, &k))
+            continue;
+          missing++;
+          self->report->missing++;
+          custos_report_add (self->report, CUSTOS_ISSUE_MISSING, 0, r.stream, r.period, c,
+                             G_MININT64, "stream %u period %u packet %u: sealed in segment %u, "
+                             "never received", r.stream, r.period, c, seal->segment);
+        }
+    }
+  return missing;
+}
+
+/* The segment does not match its seal: name what can be named (missing,
+ * failed GCM, packets the seal never listed); the rest is consistent but
+ * unprovable, or, when nothing explains the mismatch, altered. */
+static void
+localise_failure (CustosReader           *self,
+                  const CustosSealRecord *seal)
+{
+  int missing = report_missing (self, seal);
+  guint named = MAX (missing, 0);
+  g_autofree guint8 *status = g_malloc0 (MAX (self->seg->len, 1));
+
+  for (guint i = 0; i < self->seg->len && missing >= 0; i++)
     {
       SegEntry *e = &g_array_index (self->seg, SegEntry, i);
 
-      if (e->gcm_failed)
-        note_packet (self, e, CUSTOS_VERIFY_ALTERED, "failed authentication (GCM)");
-      else
-        note_packet (self, e, status[i],
-                     status[i] == CUSTOS_VERIFY_ALTERED ? "differs from what was sealed" : NULL);
+      if (e->stream >= 0 && (e->gcm_failed || !in_ranges (seal, e)))
+        {
+          status[i] = CUSTOS_VERIFY_ALTERED;
+          named++;
+        }
     }
-  for (guint i = 0; i < missing->len; i++)
+  for (guint i = 0; i < self->seg->len; i++)
     {
-      guint slot = g_array_index (missing, guint, i);
-      SegEntry e = { -1, 0, slot, G_MININT64, 0, 0 };
+      SegEntry *e = &g_array_index (self->seg, SegEntry, i);
 
-      self->report->missing++;
-      custos_report_add (self->report, CUSTOS_ISSUE_MISSING, 0, -1, 0, slot, G_MININT64,
-                         "segment %u: sealed record %u of %u never arrived", seal->segment,
-                         slot + 1, seal->n);
-      (void) e;
+      if (status[i] == CUSTOS_VERIFY_ALTERED)
+        note_packet (self, e, CUSTOS_VERIFY_ALTERED,
+                     e->gcm_failed ? "failed authentication (GCM)" : "not in its seal");
+      else if (named > 0)
+        note_packet (self, e, CUSTOS_VERIFY_MATCHED, NULL);
+      else
+        note_packet (self, e, CUSTOS_VERIFY_ALTERED,
+                     missing < 0 ? "its seal is inconsistent"
+                                 : "its segment differs from the seal (changed by a key holder, "
+                                   "reordered, or a plaintext stream altered)");
     }
 }
 
@@ -1092,7 +1167,7 @@ handle_seal (CustosReader *self,
   else
     {
       self->report->segments_failed++;
-      apply_alignment (self, &seal);
+      localise_failure (self, &seal);
     }
   self->have_prev = TRUE;
   self->prev_segment = seal.segment;

@@ -195,7 +195,7 @@ type_min_body (guint8 type)
     case CUSTOS_RECORD_RECIPIENT:   return 32 + 4 + 2 + 2 + 2;
     case CUSTOS_RECORD_KEY:         return 1 + 4 + 32 + 4 + 1;
     case CUSTOS_RECORD_DATA:        return CUSTOS_DATA_PREFIX_LEN;
-    case CUSTOS_RECORD_SEAL:        return 4 + 32 + 2 + 16 + 32 + 4 + 32 + 2;
+    case CUSTOS_RECORD_SEAL:        return 4 + 32 + 2 + 16 + 32 + 4 + 1 + 32 + 2;
     case CUSTOS_RECORD_INDEX:       return 8 + 8 + 4 + 2;
     case CUSTOS_RECORD_TOC:         return 4 + 8 + 8;
     default:                        return 0;
@@ -694,12 +694,36 @@ custos_seal_record_parse (const guint8      *body,
   out->n = get_u32 (&c);
   if (out->n > CUSTOS_MAX_SEAL_RECORDS)
     c.ok = FALSE;
-  out->fingerprints = cursor_take (&c, (gsize) out->n * CUSTOS_SEAL_FP_LEN);
+  out->n_ranges = get_u8 (&c);
+  out->ranges = cursor_take (&c, (gsize) out->n_ranges * CUSTOS_SEAL_RANGE_LEN);
   get_bytes (&c, out->digest, sizeof out->digest);
   out->signed_len = len - c.left;
   out->sig_len = get_u16 (&c);
   out->sig = cursor_take (&c, out->sig_len);
   return cursor_check (&c, "seal", TRUE, error);
+}
+
+void
+custos_seal_record_get_range (const CustosSealRecord *seal,
+                              guint                   i,
+                              CustosSealRange        *range)
+{
+  const guint8 *p = seal->ranges + (gsize) i * CUSTOS_SEAL_RANGE_LEN;
+
+  range->stream = p[0];
+  range->period = custos_read_u32 (p + 1);
+  range->first = custos_read_u24 (p + 5);
+  range->last = custos_read_u24 (p + 8);
+}
+
+void
+custos_seal_range_append (GByteArray            *rec,
+                          const CustosSealRange *range)
+{
+  custos_put_u8 (rec, range->stream);
+  custos_put_u32 (rec, range->period);
+  custos_put_u24 (rec, range->first);
+  custos_put_u24 (rec, range->last);
 }
 
 /* INDEX */

@@ -100,6 +100,15 @@ typedef struct
   const guint8 *tag;        /* NULL unless ENCRYPTED */
 } CustosDataRecord;
 
+/* The packets of one stream and key period that a seal covers. */
+typedef struct
+{
+  guint8  stream;
+  guint32 period;
+  guint32 first;
+  guint32 last;
+} CustosSealRange;
+
 typedef struct
 {
   guint32       segment;
@@ -108,8 +117,9 @@ typedef struct
   gint64        start_us;
   gint64        end_us;
   guint8        prev[CUSTOS_SHA256_LEN];
-  guint32       n;
-  const guint8 *fingerprints; /* n × 4 bytes */
+  guint32       n;            /* sealed records */
+  guint         n_ranges;
+  const guint8 *ranges;       /* n_ranges × CUSTOS_SEAL_RANGE_LEN bytes */
   guint8        digest[CUSTOS_SHA256_LEN];
   gsize         signed_len;   /* body bytes covered by the signature */
   const guint8 *sig;
@@ -209,6 +219,12 @@ gboolean custos_seal_record_parse       (const guint8        *body,
                                          gsize                len,
                                          CustosSealRecord    *out,
                                          GError             **error);
+
+void     custos_seal_record_get_range   (const CustosSealRecord *seal,
+                                         guint                   i,
+                                         CustosSealRange        *range);
+void     custos_seal_range_append       (GByteArray          *rec,
+                                         const CustosSealRange *range);
 
 gboolean custos_index_record_parse      (const guint8        *body,
                                          gsize                len,

@@ -9,16 +9,13 @@
 #include "custos-seal.h"
 
 #define SEAL_LABEL "custos-fusion-v1 seal"
-/* How far ahead the alignment looks for a match before it calls a record
- * altered: wider than any plausible run of lost packets in a segment. */
-#define ALIGN_WINDOW 256
 
 /* The record digests, kept until the seal arrives: a reader learns the
  * segment number and the previous digest only from the seal itself. */
 struct _CustosSealChain
 {
   GByteArray *digests; /* n × 32 bytes */
-  GByteArray *fps;     /* n × 4 bytes */
+  GArray     *ranges;  /* CustosSealRange */
 };
 
 const char *
@@ -42,7 +39,7 @@ custos_seal_chain_new (void)
   CustosSealChain *self = g_new0 (CustosSealChain, 1);
 
   self->digests = g_byte_array_new ();
-  self->fps = g_byte_array_new ();
+  self->ranges = g_array_new (FALSE, FALSE, sizeof (CustosSealRange));
   return self;
 }
 
@@ -52,7 +49,7 @@ custos_seal_chain_free (CustosSealChain *self)
   if (self == NULL)
     return;
   g_byte_array_unref (self->digests);
-  g_byte_array_unref (self->fps);
+  g_array_unref (self->ranges);
   g_free (self);
 }
 
@@ -65,19 +62,43 @@ custos_seal_chain_add (CustosSealChain *self,
 
   custos_sha256 (record, len, d);
   g_byte_array_append (self->digests, d, sizeof d);
-  g_byte_array_append (self->fps, d, CUSTOS_SEAL_FP_LEN);
+}
+
+void
+custos_seal_chain_add_packet (CustosSealChain *self,
+                              const guint8    *record,
+                              gsize            len,
+                              guint8           stream,
+                              guint32          period,
+                              guint32          counter)
+{
+  CustosSealRange range = { stream, period, counter, counter };
+
+  custos_seal_chain_add (self, record, len);
+  for (guint i = 0; i < self->ranges->len; i++)
+    {
+      CustosSealRange *r = &g_array_index (self->ranges, CustosSealRange, i);
+
+      if (r->stream == stream && r->period == period)
+        {
+          r->first = MIN (r->first, counter);
+          r->last = MAX (r->last, counter);
+          return;
+        }
+    }
+  g_array_append_val (self->ranges, range);
 }
 
 guint
 custos_seal_chain_get_length (CustosSealChain *self)
 {
-  return self->fps->len / CUSTOS_SEAL_FP_LEN;
+  return self->digests->len / CUSTOS_SHA256_LEN;
 }
 
-const guint8 *
-custos_seal_chain_get_fingerprints (CustosSealChain *self)
+guint
+custos_seal_chain_get_n_ranges (CustosSealChain *self)
 {
-  return self->fps->data;
+  return self->ranges->len;
 }
 
 void
@@ -128,7 +149,9 @@ custos_seal_chain_write (CustosSealChain *self,
   custos_put_u64 (rec, end_us);
   custos_put_bytes (rec, prev, CUSTOS_SHA256_LEN);
   custos_put_u32 (rec, custos_seal_chain_get_length (self));
-  custos_put_bytes (rec, self->fps->data, self->fps->len);
+  custos_put_u8 (rec, MIN (self->ranges->len, CUSTOS_MAX_SEAL_RANGES));
+  for (guint i = 0; i < MIN (self->ranges->len, CUSTOS_MAX_SEAL_RANGES); i++)
+    custos_seal_range_append (rec, &g_array_index (self->ranges, CustosSealRange, i));
   custos_seal_chain_get_digest (self, segment, prev, digest);
   custos_put_bytes (rec, digest, sizeof digest);
 
@@ -146,51 +169,4 @@ custos_seal_chain_write (CustosSealChain *self,
   custos_put_u16 (rec, sig_len);
   custos_put_bytes (rec, sig_data, sig_len);
   return custos_record_finish (rec, start, error);
-}
-
-void
-custos_seal_align (const guint8 *recv_fps,
-                   guint         n_recv,
-                   const guint8 *seal_fps,
-                   guint         n_seal,
-                   guint8       *recv_status,
-                   GArray       *missing_slots)
-{
-  guint i = 0, j = 0;
-
-#define FP_EQ(a, b) (memcmp ((a), (b), CUSTOS_SEAL_FP_LEN) == 0)
-  while (i < n_recv && j < n_seal)
-    {
-      const guint8 *r = recv_fps + (gsize) i * CUSTOS_SEAL_FP_LEN;
-      guint k;
-
-      if (FP_EQ (r, seal_fps + (gsize) j * CUSTOS_SEAL_FP_LEN))
-        {
-          recv_status[i++] = CUSTOS_VERIFY_MATCHED;
-          j++;
-          continue;
-        }
-      /* Is the received record further down the seal? Then the slots in
-       * between never arrived. */
-      for (k = j + 1; k < n_seal && k <= j + ALIGN_WINDOW; k++)
-        if (FP_EQ (r, seal_fps + (gsize) k * CUSTOS_SEAL_FP_LEN))
-          break;
-      if (k < n_seal && k <= j + ALIGN_WINDOW)
-        {
-          for (; j < k; j++)
-            g_array_append_val (missing_slots, j);
-          continue;
-        }
-      /* Otherwise it was changed or inserted; if the next received record
-       * matches this slot it was inserted, else it replaced the slot. */
-      recv_status[i++] = CUSTOS_VERIFY_ALTERED;
-      if (!(i < n_recv && FP_EQ (recv_fps + (gsize) i * CUSTOS_SEAL_FP_LEN,
-                                 seal_fps + (gsize) j * CUSTOS_SEAL_FP_LEN)))
-        j++;
-    }
-#undef FP_EQ
-  for (; i < n_recv; i++)
-    recv_status[i] = CUSTOS_VERIFY_ALTERED;
-  for (; j < n_seal; j++)
-    g_array_append_val (missing_slots, j);
 }

@@ -21,7 +21,8 @@ typedef enum
   CUSTOS_VERIFY_UNSIGNED, /* no seal covers it, or the signer is unknown */
   CUSTOS_VERIFY_MISSING,  /* the seal lists it; it never arrived */
   CUSTOS_VERIFY_ALTERED,  /* it differs from what was sealed, or failed GCM */
-  CUSTOS_VERIFY_MATCHED,  /* in a segment that failed, only its 4-byte fingerprint matches */
+  CUSTOS_VERIFY_MATCHED,  /* in a segment that failed for a named reason (a packet lost),
+                           * consistent with the seal but not provable on its own */
 } CustosVerifyStatus;
 
 const char *custos_verify_status_to_string (CustosVerifyStatus status);
@@ -30,12 +31,19 @@ typedef struct _CustosSealChain CustosSealChain;
 
 CustosSealChain *custos_seal_chain_new          (void);
 void             custos_seal_chain_free         (CustosSealChain *self);
-/* record: header and body of a sealed record. */
+/* record: header and body of a sealed record that is not a packet. */
 void             custos_seal_chain_add          (CustosSealChain *self,
                                                  const guint8    *record,
                                                  gsize            len);
+/* A DATA record: also extends the counter range of its stream and period. */
+void             custos_seal_chain_add_packet   (CustosSealChain *self,
+                                                 const guint8    *record,
+                                                 gsize            len,
+                                                 guint8           stream,
+                                                 guint32          period,
+                                                 guint32          counter);
 guint            custos_seal_chain_get_length   (CustosSealChain *self);
-const guint8    *custos_seal_chain_get_fingerprints (CustosSealChain *self);
+guint            custos_seal_chain_get_n_ranges (CustosSealChain *self);
 /* SHA-256("custos-fusion-v1 seal" || u32 segment || prev || d_1 || … || d_n) */
 void             custos_seal_chain_get_digest   (CustosSealChain *self,
                                                  guint32          segment,
@@ -53,15 +61,5 @@ gboolean         custos_seal_chain_write        (CustosSealChain *self,
                                                  GError         **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosSealChain, custos_seal_chain_free)
-
-/* Aligns the fingerprints of the records received against the seal's list,
- * in order. recv_status[i] becomes MATCHED or ALTERED; the seal slots no
- * received record matched are appended to missing_slots (guint). */
-void custos_seal_align (const guint8 *recv_fps,
-                        guint         n_recv,
-                        const guint8 *seal_fps,
-                        guint         n_seal,
-                        guint8       *recv_status,
-                        GArray       *missing_slots);
 
 G_END_DECLS

@@ -321,6 +321,17 @@ emit_record (CustosWriter *self,
 }
 
 static gboolean
+emit_packet (CustosWriter           *self,
+             const CustosDataRecord *d,
+             GError                **error)
+{
+  if (self->chain != NULL)
+    custos_seal_chain_add_packet (self->chain, self->rec->data, self->rec->len, d->stream,
+                                  d->period, d->counter);
+  return emit_record (self, FALSE, error);
+}
+
+static gboolean
 recipient_active (Recipient *r,
                   guint32    period)
 {
@@ -556,7 +567,8 @@ maybe_cut_segment (CustosWriter *self,
 
   if (self->chain == NULL)
     return open_segment (self, dts_us, error);
-  if (custos_seal_chain_get_length (self->chain) >= CUSTOS_MAX_SEAL_RECORDS - 1)
+  if (custos_seal_chain_get_length (self->chain) >= CUSTOS_MAX_SEAL_RECORDS - 1 ||
+      custos_seal_chain_get_n_ranges (self->chain) >= CUSTOS_MAX_SEAL_RANGES - self->streams->len)
     cut = TRUE;
   else if (keyframe && ((int) s->info.id == self->primary || self->primary < 0) &&
            dts_us - self->segment_start_us >= (gint64) self->seal_ms * 1000)
@@ -699,7 +711,7 @@ custos_writer_write_packet (CustosWriter *self,
     return FALSE;
 
   record_offset = self->offset;
-  if (!emit_record (self, TRUE, error))
+  if (!emit_packet (self, &d, error))
     return FALSE;
   s->last_dts = dts_us;
   if (keyframe && (int) stream == self->primary)
