@@ -11,6 +11,10 @@
 #define READ_CHUNK      (256 * 1024)
 #define MAX_KEY_RECORDS 65536
 #define MAX_KEKS        8
+/* Without one valid record in this many bytes, the input is not a fusion
+ * stream at all (a video file given by mistake): say so instead of
+ * scanning gigabytes. */
+#define NOT_FUSION_SCAN (1024 * 1024)
 
 typedef struct
 {
@@ -69,8 +73,10 @@ struct _CustosReader
   gboolean           have_header;
   StreamState        streams[CUSTOS_MAX_STREAMS];
   GHashTable        *recipients;    /* id (GBytes) -> CustosRecipientInfo */
-  GHashTable        *wrapped_keks;  /* id||epoch (GBytes) -> CustosWrappedKek, ours only */
-  GHashTable        *key_records;   /* stream<<32|period (gint64*) -> CustosKeyRecord */
+  /* Key records are written twice; a damaged copy fails its integrity
+   * check (OAEP, KWP) and the next distinct copy is tried. */
+  GHashTable        *wrapped_keks;  /* id||epoch (GBytes) -> GPtrArray of CustosWrappedKek, ours */
+  GHashTable        *key_records;   /* stream<<32|period (gint64*) -> GPtrArray of CustosKeyRecord */
   GHashTable        *keks;          /* id||epoch -> CustosSecret */
   GHashTable        *failed_keks;   /* id||epoch: never retried (a wrong PIN stays wrong) */
   GHashTable        *signers;       /* id (GBytes) -> Signer */
@@ -188,8 +194,9 @@ custos_reader_init (CustosReader *self)
                                             (GDestroyNotify) recipient_info_free);
   self->wrapped_keks = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                               (GDestroyNotify) g_bytes_unref,
-                                              (GDestroyNotify) custos_wrapped_kek_free);
-  self->key_records = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+                                              (GDestroyNotify) g_ptr_array_unref);
+  self->key_records = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                             (GDestroyNotify) g_ptr_array_unref);
   self->keks = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                       (GDestroyNotify) custos_secret_unref);
   self->failed_keks = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
@@ -459,6 +466,12 @@ scan (CustosReader *self,
           *found = TRUE;
           return TRUE;
         }
+      if (self->report->records == 0 && cur_offset (self) > NOT_FUSION_SCAN)
+        {
+          self->pos = self->end;
+          self->eof = TRUE;
+          return TRUE;
+        }
       self->pos++;
     }
 }
@@ -643,6 +656,28 @@ is_ours (CustosReader *self,
   return self->provider != NULL && custos_key_provider_has_recipient (self->provider, id);
 }
 
+#define MAX_COPIES 4
+
+static void
+add_wrapped_kek (CustosReader          *self,
+                 CustosRecipientRecord *rr)
+{
+  g_autoptr (GBytes) k = kek_key (rr->recipient_id, rr->epoch);
+  GPtrArray *copies = g_hash_table_lookup (self->wrapped_keks, k);
+
+  if (copies == NULL)
+    {
+      copies = g_ptr_array_new_with_free_func ((GDestroyNotify) custos_wrapped_kek_free);
+      g_hash_table_insert (self->wrapped_keks, g_bytes_ref (k), copies);
+    }
+  for (guint i = 0; i < copies->len; i++)
+    if (g_bytes_equal (((CustosWrappedKek *) copies->pdata[i])->wrapped, rr->wrapped))
+      return;
+  if (copies->len < MAX_COPIES)
+    g_ptr_array_add (copies,
+                     custos_wrapped_kek_new (rr->recipient_id, rr->epoch, rr->alg, rr->wrapped));
+}
+
 static void
 handle_recipient (CustosReader *self,
                   const guint8 *body,
@@ -671,8 +706,7 @@ handle_recipient (CustosReader *self,
       g_hash_table_insert (self->recipients, g_bytes_ref (id), info);
     }
   if (is_ours (self, rr.recipient_id))
-    g_hash_table_replace (self->wrapped_keks, kek_key (rr.recipient_id, rr.epoch),
-                          custos_wrapped_kek_new (rr.recipient_id, rr.epoch, rr.alg, rr.wrapped));
+    add_wrapped_kek (self, &rr);
   custos_recipient_record_clear (&rr);
 }
 
@@ -684,8 +718,10 @@ handle_key (CustosReader *self,
 {
   CustosKeyRecord kr;
   g_autoptr (GError) error = NULL;
+  GPtrArray *copies;
   gint64 *k;
 
+  memset (&kr, 0, sizeof kr);
   if (!custos_key_record_parse (body, len, &kr, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
@@ -700,43 +736,75 @@ handle_key (CustosReader *self,
     g_hash_table_remove_all (self->key_records);
   k = g_new (gint64, 1);
   *k = (gint64) kr.stream << 32 | kr.period;
-  g_hash_table_replace (self->key_records, k, g_memdup2 (&kr, sizeof kr));
+  copies = g_hash_table_lookup (self->key_records, k);
+  if (copies == NULL)
+    {
+      copies = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->key_records, k, copies);
+    }
+  else
+    g_free (k);
+  for (guint i = 0; i < copies->len; i++)
+    if (memcmp (copies->pdata[i], &kr, sizeof kr) == 0)
+      return;
+  if (copies->len < MAX_COPIES)
+    g_ptr_array_add (copies, g_memdup2 (&kr, sizeof kr));
 }
 
+static void
+report_key_failure (CustosReader           *self,
+                    const CustosDataRecord *d,
+                    guint64                 offset,
+                    const char             *what,
+                    const GError           *error)
+{
+  custos_report_add (self->report, CUSTOS_ISSUE_KEY_FAILED, offset, d->stream, d->period,
+                     d->counter, G_MININT64, "%s: %s", what, error->message);
+}
+
+/* The KEK of a key record's (recipient, epoch). Only a damaged copy makes
+ * it try the next one: a wrong PIN or passphrase is final (a card locks
+ * after a few), and so is a declined prompt. */
 static CustosSecret *
-get_kek (CustosReader          *self,
-         const CustosKeyRecord *kr,
+get_kek (CustosReader           *self,
+         const CustosKeyRecord  *kr,
          const CustosDataRecord *d,
-         guint64                offset)
+         guint64                 offset)
 {
   g_autoptr (GBytes) k = kek_key (kr->recipient_id, kr->epoch);
-  g_autoptr (GError) error = NULL;
-  CustosWrappedKek *wrapped;
+  g_autofree char *hex = custos_hex_encode (kr->recipient_id, 8);
+  g_autofree char *what = NULL;
+  GPtrArray *copies;
   CustosSecret *kek;
 
   if ((kek = g_hash_table_lookup (self->keks, k)) != NULL)
     return custos_secret_ref (kek);
   if (g_hash_table_contains (self->failed_keks, k))
     return NULL;
-  wrapped = g_hash_table_lookup (self->wrapped_keks, k);
-  if (wrapped == NULL)
-    return NULL;
-
-  kek = custos_key_provider_unwrap_kek (self->provider, wrapped, self->interaction, NULL, &error);
-  if (kek == NULL)
+  copies = g_hash_table_lookup (self->wrapped_keks, k);
+  what = g_strdup_printf ("key of recipient %s… for epoch %u", hex, kr->epoch);
+  while (copies != NULL && copies->len > 0)
     {
-      g_autofree char *hex = custos_hex_encode (kr->recipient_id, 8);
+      g_autoptr (GError) error = NULL;
 
-      g_hash_table_add (self->failed_keks, g_bytes_ref (k));
-      custos_report_add (self->report, CUSTOS_ISSUE_KEY_FAILED, offset, d->stream, d->period,
-                         d->counter, G_MININT64, "key of recipient %s… for epoch %u: %s", hex,
-                         kr->epoch, error->message);
-      return NULL;
+      kek = custos_key_provider_unwrap_kek (self->provider, copies->pdata[0], self->interaction,
+                                            NULL, &error);
+      if (kek != NULL)
+        {
+          if (g_hash_table_size (self->keks) >= MAX_KEKS)
+            g_hash_table_remove_all (self->keks);
+          g_hash_table_insert (self->keks, g_bytes_ref (k), custos_secret_ref (kek));
+          return kek;
+        }
+      report_key_failure (self, d, offset, what, error);
+      if (!g_error_matches (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED))
+        {
+          g_hash_table_add (self->failed_keks, g_bytes_ref (k));
+          return NULL;
+        }
+      g_ptr_array_remove_index (copies, 0);
     }
-  if (g_hash_table_size (self->keks) >= MAX_KEKS)
-    g_hash_table_remove_all (self->keks);
-  g_hash_table_insert (self->keks, g_bytes_ref (k), custos_secret_ref (kek));
-  return kek;
+  return NULL;
 }
 
 /* The GCM context of (stream, period), unwrapping what is needed; NULL
@@ -748,29 +816,32 @@ get_aead (CustosReader           *self,
           guint64                 offset)
 {
   gint64 k = (gint64) d->stream << 32 | d->period;
-  g_autoptr (CustosSecret) kek = NULL;
-  g_autoptr (GError) error = NULL;
-  CustosKeyRecord *kr;
+  GPtrArray *copies;
 
   if (st->have_key && st->key_period == d->period)
     return st->aead;
-  kr = g_hash_table_lookup (self->key_records, &k);
-  if (kr == NULL || self->provider == NULL || (kek = get_kek (self, kr, d, offset)) == NULL)
-    return NULL;
-
-  stream_state_drop_key (st);
-  st->key = custos_kwp_unwrap (kek, kr->wrapped, kr->wrapped_len, &error);
-  if (st->key == NULL || (st->aead = custos_aead_new (st->key, &error)) == NULL)
+  copies = g_hash_table_lookup (self->key_records, &k);
+  while (copies != NULL && copies->len > 0 && self->provider != NULL)
     {
-      custos_report_add (self->report, CUSTOS_ISSUE_KEY_FAILED, offset, d->stream, d->period,
-                         d->counter, G_MININT64, "period key of stream %u period %u: %s",
-                         d->stream, d->period, error->message);
+      CustosKeyRecord *kr = copies->pdata[0];
+      g_autoptr (CustosSecret) kek = get_kek (self, kr, d, offset);
+      g_autoptr (GError) error = NULL;
+
+      if (kek == NULL)
+        return NULL;
       stream_state_drop_key (st);
-      return NULL;
+      st->key = custos_kwp_unwrap (kek, kr->wrapped, kr->wrapped_len, &error);
+      if (st->key != NULL && (st->aead = custos_aead_new (st->key, &error)) != NULL)
+        {
+          st->have_key = TRUE;
+          st->key_period = d->period;
+          return st->aead;
+        }
+      report_key_failure (self, d, offset, "a copy of the period key", error);
+      stream_state_drop_key (st);
+      g_ptr_array_remove_index (copies, 0);
     }
-  st->have_key = TRUE;
-  st->key_period = d->period;
-  return st->aead;
+  return NULL;
 }
 
 static gboolean
@@ -778,8 +849,9 @@ have_key_record (CustosReader           *self,
                  const CustosDataRecord *d)
 {
   gint64 k = (gint64) d->stream << 32 | d->period;
+  GPtrArray *copies = g_hash_table_lookup (self->key_records, &k);
 
-  return g_hash_table_contains (self->key_records, &k);
+  return copies != NULL && copies->len > 0;
 }
 
 /* Descriptors */
@@ -1013,7 +1085,7 @@ packet_key (guint   stream,
             guint32 period,
             guint32 counter)
 {
-  return (gint64) stream << 56 | (gint64) period << 24 | counter;
+  return (gint64) ((guint64) stream << 56 | (guint64) period << 24 | counter);
 }
 
 static gboolean
@@ -1046,10 +1118,12 @@ report_missing (CustosReader           *self,
   for (guint i = 0; i < self->seg->len; i++)
     {
       SegEntry *e = &g_array_index (self->seg, SegEntry, i);
-      gint64 k = packet_key (e->stream, e->period, e->counter);
+      gint64 k;
 
-      if (e->stream >= 0)
-        g_array_append_val (keys, k);
+      if (e->stream < 0)
+        continue;
+      k = packet_key (e->stream, e->period, e->counter);
+      g_array_append_val (keys, k);
     }
   for (guint i = 0; i < keys->len; i++)
     g_hash_table_add (received, &g_array_index (keys, gint64, i));
