@@ -357,6 +357,31 @@ test_unsupported_version (void)
   g_assert_nonnull (strstr (error->message, "2.0"));
 }
 
+/* Keys are written twice (announced ahead, and again at their period):
+ * damage to any one KEY or RECIPIENT record costs no packet at all. */
+static void
+test_damaged_key_records (void)
+{
+  guint damaged = 0;
+
+  for (guint i = 0; i < fx.records->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (fx.records, CustosTestRecord, i);
+      g_autoptr (CustosReport) report = NULL;
+      g_autoptr (GPtrArray) packets = NULL;
+      GByteArray *data;
+
+      if (r->type != CUSTOS_RECORD_KEY && r->type != CUSTOS_RECORD_RECIPIENT)
+        continue;
+      data = copy_file ();
+      data->data[r->offset + r->length - 3] ^= 0x80;
+      packets = read_damaged (data, &report);
+      g_assert_cmpuint (count_ok (packets), ==, total_packets ());
+      damaged++;
+    }
+  g_assert_cmpuint (damaged, >=, 6);
+}
+
 /* Random damage anywhere never crashes, and never yields a payload that
  * differs from what was written. */
 static void
@@ -398,6 +423,7 @@ main (int   argc,
   g_test_add_func ("/bad-input/wrong-recipient-key", test_wrong_recipient_key);
   g_test_add_func ("/bad-input/not-fusion", test_not_fusion);
   g_test_add_func ("/bad-input/unsupported-version", test_unsupported_version);
+  g_test_add_func ("/bad-input/damaged-key-records", test_damaged_key_records);
   g_test_add_func ("/bad-input/random-damage", test_random_damage);
 
   return g_test_run ();

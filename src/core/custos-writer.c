@@ -12,13 +12,18 @@
 
 typedef struct
 {
+  guint32       epoch;
+  CustosSecret *kek;
+  GBytes       *record; /* its RECIPIENT record, repeated as is */
+} Kek;
+
+typedef struct
+{
   CustosCertificate *cert;
   CustosWrapAlg      alg;
   guint32            first_period; /* keys from this period on */
   guint32            end_period;   /* none from this period on */
-  guint32            kek_epoch;
-  CustosSecret      *kek;
-  GBytes            *recipient_record; /* repeated at sync points */
+  Kek                keks[2];      /* the current epoch's and the next, announced early */
 } Recipient;
 
 typedef struct
@@ -30,6 +35,8 @@ typedef struct
   gint64           last_dts;
   CustosSecret    *key;
   CustosAead      *aead;
+  guint32          next_period;
+  CustosSecret    *next_key;   /* announced before its period starts */
 } Stream;
 
 struct _CustosWriter
@@ -71,11 +78,18 @@ struct _CustosWriter
 G_DEFINE_FINAL_TYPE (CustosWriter, custos_writer, G_TYPE_OBJECT)
 
 static void
+kek_clear (Kek *k)
+{
+  g_clear_pointer (&k->kek, custos_secret_unref);
+  g_clear_pointer (&k->record, g_bytes_unref);
+}
+
+static void
 recipient_free (Recipient *r)
 {
   g_clear_object (&r->cert);
-  g_clear_pointer (&r->kek, custos_secret_unref);
-  g_clear_pointer (&r->recipient_record, g_bytes_unref);
+  kek_clear (&r->keks[0]);
+  kek_clear (&r->keks[1]);
   g_free (r);
 }
 
@@ -87,9 +101,16 @@ stream_drop_key (Stream *s)
 }
 
 static void
-stream_free (Stream *s)
+stream_drop_keys (Stream *s)
 {
   stream_drop_key (s);
+  g_clear_pointer (&s->next_key, custos_secret_unref);
+}
+
+static void
+stream_free (Stream *s)
+{
+  stream_drop_keys (s);
   custos_stream_info_clear (&s->info);
   g_free (s);
 }
@@ -338,26 +359,43 @@ recipient_active (Recipient *r,
   return period >= r->first_period && period < r->end_period;
 }
 
+static guint32
+epoch_of (CustosWriter *self,
+          guint32       period)
+{
+  return (guint32) ((guint64) period * self->header.period_ms / self->header.epoch_ms);
+}
+
 static gboolean
-write_recipient_kek (CustosWriter *self,
-                     Recipient    *r,
-                     guint32       epoch,
-                     GError      **error)
+emit_bytes (CustosWriter *self,
+            GBytes       *bytes,
+            GError      **error)
+{
+  g_byte_array_append (self->rec, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  return emit_record (self, FALSE, error);
+}
+
+/* A fresh KEK for (recipient, epoch), wrapped to its certificate. */
+static gboolean
+kek_create (CustosWriter *self,
+            Recipient    *r,
+            Kek          *k,
+            guint32       epoch,
+            GError      **error)
 {
   CustosRecipientRecord rr = { 0 };
   gsize start;
 
-  g_clear_pointer (&r->kek, custos_secret_unref);
-  g_clear_pointer (&r->recipient_record, g_bytes_unref);
-  r->kek = custos_secret_new_random (CUSTOS_AES_KEY_LEN, error);
-  if (r->kek == NULL)
+  kek_clear (k);
+  k->epoch = epoch;
+  k->kek = custos_secret_new_random (CUSTOS_AES_KEY_LEN, error);
+  if (k->kek == NULL)
     return FALSE;
-  r->kek_epoch = epoch;
   memcpy (rr.recipient_id, custos_certificate_get_fingerprint (r->cert), CUSTOS_RECIPIENT_ID_LEN);
   rr.epoch = epoch;
   rr.alg = r->alg;
   rr.wrapped = custos_wrap_kek (custos_certificate_get_public_key (r->cert), r->alg,
-                                rr.recipient_id, epoch, r->kek, error);
+                                rr.recipient_id, epoch, k->kek, error);
   if (rr.wrapped == NULL)
     return FALSE;
   rr.label = custos_certificate_dup_subject (r->cert);
@@ -366,26 +404,47 @@ write_recipient_kek (CustosWriter *self,
   custos_recipient_record_clear (&rr);
   if (!custos_record_finish (self->rec, start, error))
     return FALSE;
-  r->recipient_record = g_bytes_new (self->rec->data, self->rec->len);
+  k->record = g_bytes_new (self->rec->data, self->rec->len);
   return emit_record (self, FALSE, error);
+}
+
+/* The KEK of (recipient, epoch), made (and its RECIPIENT record written)
+ * the first time; the older of the two slots makes room. */
+static Kek *
+recipient_kek (CustosWriter *self,
+               Recipient    *r,
+               guint32       epoch,
+               GError      **error)
+{
+  Kek *slot = &r->keks[0];
+
+  for (guint i = 0; i < G_N_ELEMENTS (r->keks); i++)
+    if (r->keks[i].kek != NULL && r->keks[i].epoch == epoch)
+      return &r->keks[i];
+  if (r->keks[0].kek != NULL && (r->keks[1].kek == NULL || r->keks[1].epoch < r->keks[0].epoch))
+    slot = &r->keks[1];
+  return kek_create (self, r, slot, epoch, error) ? slot : NULL;
 }
 
 static gboolean
 write_key (CustosWriter *self,
            Stream       *s,
+           guint32       period,
+           CustosSecret *key,
            Recipient    *r,
            GError      **error)
 {
   CustosKeyRecord kr = { 0 };
-  g_autoptr (GBytes) wrapped = custos_kwp_wrap (r->kek, s->key, error);
+  g_autoptr (GBytes) wrapped = NULL;
+  Kek *k = recipient_kek (self, r, epoch_of (self, period), error);
   gsize start;
 
-  if (wrapped == NULL)
+  if (k == NULL || (wrapped = custos_kwp_wrap (k->kek, key, error)) == NULL)
     return FALSE;
   kr.stream = s->info.id;
-  kr.period = s->period;
+  kr.period = period;
   memcpy (kr.recipient_id, custos_certificate_get_fingerprint (r->cert), CUSTOS_RECIPIENT_ID_LEN);
-  kr.epoch = r->kek_epoch;
+  kr.epoch = k->epoch;
   kr.wrapped_len = g_bytes_get_size (wrapped);
   memcpy (kr.wrapped, g_bytes_get_data (wrapped, NULL), MIN (kr.wrapped_len, sizeof kr.wrapped));
   start = custos_record_begin (self->rec, CUSTOS_RECORD_KEY, 0);
@@ -393,33 +452,39 @@ write_key (CustosWriter *self,
   return custos_record_finish (self->rec, start, error) && emit_record (self, FALSE, error);
 }
 
-static guint32
-epoch_of (CustosWriter *self,
-          guint32       period)
-{
-  return (guint32) ((guint64) period * self->header.period_ms / self->header.epoch_ms);
-}
-
-/* The key stream of one stream for its current period: one KEY record per
- * active recipient, with a fresh KEK (RECIPIENT record) when the epoch
- * changed for that recipient. */
+/* The key stream of one stream and period: one KEY record per recipient
+ * active then (AES-KWP is deterministic, so repeats are identical). */
 static gboolean
 write_key_stream (CustosWriter *self,
                   Stream       *s,
+                  guint32       period,
+                  CustosSecret *key,
                   GError      **error)
 {
-  guint32 epoch = epoch_of (self, s->period);
-
   for (guint i = 0; i < self->recipients->len; i++)
     {
       Recipient *r = self->recipients->pdata[i];
 
-      if (!recipient_active (r, s->period))
-        continue;
-      if ((r->kek == NULL || r->kek_epoch != epoch) && !write_recipient_kek (self, r, epoch, error))
+      if (recipient_active (r, period) && !write_key (self, s, period, key, r, error))
         return FALSE;
-      if (!write_key (self, s, r, error))
-        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The RECIPIENT records of one epoch again, as they were first written. */
+static gboolean
+repeat_keks (CustosWriter *self,
+             guint32       epoch,
+             GError      **error)
+{
+  for (guint i = 0; i < self->recipients->len; i++)
+    {
+      Recipient *r = self->recipients->pdata[i];
+
+      for (guint j = 0; j < G_N_ELEMENTS (r->keks); j++)
+        if (r->keks[j].record != NULL && r->keks[j].epoch == epoch &&
+            !emit_bytes (self, r->keks[j].record, error))
+          return FALSE;
     }
   return TRUE;
 }
@@ -430,6 +495,8 @@ begin_period (CustosWriter *self,
               guint32       period,
               GError      **error)
 {
+  gboolean announced;
+
   stream_drop_key (s);
   s->period = period;
   s->counter = 0;
@@ -438,10 +505,47 @@ begin_period (CustosWriter *self,
   if (!(s->info.flags & CUSTOS_STREAM_FLAG_ENCRYPTED))
     return TRUE;
 
-  s->key = custos_secret_new_random (CUSTOS_AES_KEY_LEN, error);
-  if (s->key == NULL || (s->aead = custos_aead_new (s->key, error)) == NULL)
+  announced = s->next_key != NULL && s->next_period == period;
+  if (announced)
+    s->key = g_steal_pointer (&s->next_key);
+  else
+    s->key = custos_secret_new_random (CUSTOS_AES_KEY_LEN, error);
+  g_clear_pointer (&s->next_key, custos_secret_unref);
+  if (s->key == NULL || (s->aead = custos_aead_new (s->key, error)) == NULL ||
+      !write_key_stream (self, s, period, s->key, error))
     return FALSE;
-  return write_key_stream (self, s, error);
+  /* Nothing announced this period (the stream's first, or after a gap):
+   * write its key stream a second time now, for the same redundancy. */
+  return announced || (repeat_keks (self, epoch_of (self, period), error) &&
+                       write_key_stream (self, s, period, s->key, error));
+}
+
+/* Keys are written twice: announced a segment or two before their period
+ * starts, and again when it does. A damaged KEY or RECIPIENT record then
+ * costs nothing, where a single copy would lock a whole key period. */
+static gboolean
+announce_next_periods (CustosWriter *self,
+                       gint64        time_us,
+                       GError      **error)
+{
+  gint64 period_us = (gint64) self->header.period_ms * 1000;
+  gint64 ahead_us = 2 * (gint64) self->seal_ms * 1000;
+
+  for (guint i = 0; i < self->streams->len; i++)
+    {
+      Stream *s = self->streams->pdata[i];
+      guint32 next = s->period + 1;
+
+      if (s->key == NULL || (s->next_key != NULL && s->next_period == next) ||
+          (gint64) next * period_us - time_us > ahead_us)
+        continue;
+      g_clear_pointer (&s->next_key, custos_secret_unref);
+      s->next_period = next;
+      s->next_key = custos_secret_new_random (CUSTOS_AES_KEY_LEN, error);
+      if (s->next_key == NULL || !write_key_stream (self, s, next, s->next_key, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -474,29 +578,23 @@ write_sync_point (CustosWriter *self,
         return FALSE;
     }
 
-  /* The key stream in force, so a reader can start here. */
+  /* The key stream in force (and announced), so a reader can start here. */
   for (guint i = 0; i < self->recipients->len; i++)
     {
       Recipient *r = self->recipients->pdata[i];
 
-      if (r->recipient_record == NULL)
-        continue;
-      g_byte_array_append (self->rec, g_bytes_get_data (r->recipient_record, NULL),
-                           g_bytes_get_size (r->recipient_record));
-      if (!emit_record (self, FALSE, error))
-        return FALSE;
+      for (guint j = 0; j < G_N_ELEMENTS (r->keks); j++)
+        if (r->keks[j].record != NULL && !emit_bytes (self, r->keks[j].record, error))
+          return FALSE;
     }
   for (guint i = 0; i < self->streams->len; i++)
     {
       Stream *s = self->streams->pdata[i];
 
-      for (guint j = 0; s->key != NULL && j < self->recipients->len; j++)
-        {
-          Recipient *r = self->recipients->pdata[j];
-
-          if (recipient_active (r, s->period) && r->kek != NULL && !write_key (self, s, r, error))
-            return FALSE;
-        }
+      if (s->key != NULL && !write_key_stream (self, s, s->period, s->key, error))
+        return FALSE;
+      if (s->next_key != NULL && !write_key_stream (self, s, s->next_period, s->next_key, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -549,9 +647,10 @@ open_segment (CustosWriter *self,
   if (self->segment == 0 || time_us - self->last_sync_us >= sync_us)
     {
       self->last_sync_us = time_us;
-      return write_sync_point (self, error);
+      if (!write_sync_point (self, error))
+        return FALSE;
     }
-  return TRUE;
+  return announce_next_periods (self, time_us, error);
 }
 
 /* Segments start at a keyframe of the primary stream once the seal interval
@@ -735,9 +834,14 @@ custos_writer_close (CustosWriter *self,
     return TRUE;
   self->closed = TRUE;
   for (guint i = 0; i < self->streams->len; i++)
-    stream_drop_key (self->streams->pdata[i]);
+    stream_drop_keys (self->streams->pdata[i]);
   for (guint i = 0; i < self->recipients->len; i++)
-    g_clear_pointer (&((Recipient *) self->recipients->pdata[i])->kek, custos_secret_unref);
+    {
+      Recipient *r = self->recipients->pdata[i];
+
+      g_clear_pointer (&r->keks[0].kek, custos_secret_unref);
+      g_clear_pointer (&r->keks[1].kek, custos_secret_unref);
+    }
 
   if (!close_segment (self, error))
     return FALSE;
