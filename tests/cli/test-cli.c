@@ -264,6 +264,51 @@ test_create_refuses_no_recipient (void)
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
+/* openssl req -x509 in OpenSSL 3.0 cannot backdate; openssl ca can. */
+static char *
+make_expired_cert (const char *key)
+{
+  const char *dir = custos_test_tmpdir ();
+  g_autofree char *config_text = g_strdup_printf (
+    "[ca]\ndefault_ca = test\n"
+    "[test]\ndatabase = %s/ca-index.txt\nnew_certs_dir = %s\nserial = %s/ca-serial\n"
+    "default_md = sha256\npolicy = any\nunique_subject = no\n"
+    "[any]\ncommonName = supplied\n", dir, dir, dir);
+  g_autofree char *config = custos_test_write_file ("ca.cnf", config_text, strlen (config_text));
+  g_autofree char *index = custos_test_write_file ("ca-index.txt", "", 0);
+  g_autofree char *serial = custos_test_write_file ("ca-serial", "01\n", 3);
+  g_autofree char *csr = tmp_path ("expired.csr");
+  char *cert = tmp_path ("expired.cert.pem");
+  g_autoptr (GBytes) out1 = NULL;
+  g_autoptr (GBytes) out2 = NULL;
+  const char *req[] = { "openssl", "req", "-new", "-key", key, "-subj", "/CN=cli-expired",
+                        "-out", csr, NULL };
+  const char *ca[] = { "openssl", "ca", "-batch", "-config", config, "-selfsign",
+                       "-keyfile", key, "-in", csr, "-startdate", "20200101000000Z",
+                       "-enddate", "20200102000000Z", "-out", cert, NULL };
+
+  out1 = custos_test_run (req, NULL);
+  out2 = custos_test_run (ca, NULL);
+  return cert;
+}
+
+static void
+test_create_expired_recipient (void)
+{
+  g_autofree char *expired = NULL;
+  g_autofree char *out = tmp_path ("expired.fusion");
+  g_autofree char *part = g_strconcat (out, ".part", NULL);
+  g_autoptr (Result) result = NULL;
+
+  ensure_recording ();
+  expired = make_expired_cert (files.ec_key);
+  result = run_cli ("create", "-o", out, "--source", SOURCE, "--recipient", expired, NULL);
+  assert_status (result, 5);
+  g_assert_nonnull (strstr (result->err, "expired"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_inspect (void)
 {
@@ -628,6 +673,7 @@ main (int   argc,
 
   g_test_add_func ("/cli/usage", test_usage);
   g_test_add_func ("/cli/create/refuses-no-recipient", test_create_refuses_no_recipient);
+  g_test_add_func ("/cli/create/expired-recipient", test_create_expired_recipient);
   g_test_add_func ("/cli/inspect/encrypted", test_inspect);
   g_test_add_func ("/cli/inspect/access", test_inspect_access);
   g_test_add_func ("/cli/verify", test_verify);

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "custos-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include <string.h>
+
+#include "custos-cli-common.h"
+
+void
+custos_cli_options_clear (CustosCliOptions *options)
+{
+  g_clear_pointer (&options->keys, g_strfreev);
+  g_clear_pointer (&options->certs, g_strfreev);
+  g_clear_pointer (&options->passphrase_file, g_free);
+  g_clear_pointer (&options->ca_file, g_free);
+}
+
+const char *
+custos_cli_exit_codes_help (void)
+{
+  return _("Exit status:\n"
+           "  0  success\n"
+           "  1  usage error\n"
+           "  2  input unreadable, not a fusion stream, unsupported version, or I/O error\n"
+           "  3  some packets are locked (no key for them); what could be read was written\n"
+           "  4  verification problems: altered, missing or damaged data (or not signed by\n"
+           "     a signer of the --ca)\n"
+           "  5  key problem: wrong passphrase, key and certificate do not match, expired\n"
+           "     certificate");
+}
+
+GOptionContext *
+custos_cli_context_new (const char *parameter,
+                        const char *summary)
+{
+  GOptionContext *context = g_option_context_new (parameter);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, summary);
+  g_option_context_set_description (context, custos_cli_exit_codes_help ());
+  return context;
+}
+
+void
+custos_cli_add_key_options (GOptionContext   *context,
+                            CustosCliOptions *options)
+{
+  const GOptionEntry entries[] = {
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME_ARRAY, &options->keys,
+      N_("Private key (PEM or PKCS#12); repeatable, paired in order with --cert"), N_("FILE") },
+    { "cert", 'c', 0, G_OPTION_ARG_FILENAME_ARRAY, &options->certs,
+      N_("Certificate of the --key at the same position (optional for PKCS#12)"), N_("FILE") },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &options->passphrase_file,
+      N_("Read the passphrase of the keys from the first line of FILE"), N_("FILE") },
+    { "allow-legacy", 0, 0, G_OPTION_ARG_NONE, &options->allow_legacy,
+      N_("Allow RSA PKCS#1 v1.5 key wrapping (legacy smart cards)"), NULL },
+    { "ca", 0, 0, G_OPTION_ARG_FILENAME, &options->ca_file,
+      N_("CA certificates (PEM) the seal signer must chain to"), N_("FILE") },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+void
+custos_cli_add_output_options (GOptionContext   *context,
+                               CustosCliOptions *options)
+{
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &options->json,
+      N_("Print machine-readable JSON on standard output"), NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options->quiet,
+      N_("Print nothing but errors"), NULL },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+}
+
+gboolean
+custos_cli_usage_error (const char *command,
+                        const char *format,
+                        ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("custos-cli: %s\n", message);
+  g_printerr (_("Run “custos-cli %s --help” to see the options.\n"), command);
+  return FALSE;
+}
+
+gboolean
+custos_cli_parse (GOptionContext   *context,
+                  const char       *command,
+                  int              *argc,
+                  char           ***argv)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    return custos_cli_usage_error (command, "%s", error->message);
+  return TRUE;
+}
+
+CustosSecret *
+custos_cli_read_passphrase (const char  *path,
+                            GError     **error)
+{
+  g_autofree char *contents = NULL;
+  CustosSecret *secret;
+  gsize len = 0;
+  gsize line;
+
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  line = strcspn (contents, "\r\n");
+  secret = custos_secret_new (line + 1);
+  memcpy (custos_secret_get_data (secret), contents, line);
+  custos_secret_get_data (secret)[line] = '\0';
+  /* The file's copy is not ours to keep. */
+  custos_memzero (contents, len);
+  return secret;
+}
+
+static gboolean
+add_keys (CustosLocalKeyProvider *provider,
+          CustosCliOptions       *options,
+          const char             *passphrase,
+          GError                **error)
+{
+  guint n_keys = options->keys ? g_strv_length (options->keys) : 0;
+  guint n_certs = options->certs ? g_strv_length (options->certs) : 0;
+
+  if (n_certs > n_keys)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("Each --cert needs a --key before it"));
+      return FALSE;
+    }
+  for (guint i = 0; i < n_keys; i++)
+    {
+      const char *cert = i < n_certs ? options->certs[i] : NULL;
+
+      if (!custos_local_key_provider_add_key (provider, options->keys[i], cert, passphrase, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+CustosKeyring *
+custos_cli_keyring_new (CustosCliOptions  *options,
+                        GPtrArray        **certs_out,
+                        GError           **error)
+{
+  g_autoptr (CustosLocalKeyProvider) provider = custos_local_key_provider_new ();
+  g_autoptr (CustosSecret) passphrase = NULL;
+  g_autoptr (CustosKeyring) keyring = NULL;
+  gboolean ok;
+
+  if (options->passphrase_file != NULL)
+    {
+      passphrase = custos_cli_read_passphrase (options->passphrase_file, error);
+      if (passphrase == NULL)
+        return NULL;
+    }
+  custos_local_key_provider_set_allow_legacy (provider, options->allow_legacy);
+  ok = add_keys (provider, options,
+                 passphrase ? (const char *) custos_secret_peek (passphrase) : NULL, error);
+  if (!ok)
+    return NULL;
+
+  keyring = custos_keyring_new ();
+  custos_keyring_add_provider (keyring, CUSTOS_KEY_PROVIDER (provider));
+  if (certs_out != NULL)
+    *certs_out = custos_key_provider_list_certificates (CUSTOS_KEY_PROVIDER (provider));
+  return g_steal_pointer (&keyring);
+}
+
+static gboolean
+append_chain (GPtrArray   *chain,
+              const char  *path,
+              GError     **error)
+{
+  g_autoptr (GPtrArray) certs = custos_certificate_load_chain (path, error);
+
+  if (certs == NULL)
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  for (guint i = 0; i < certs->len; i++)
+    g_ptr_array_add (chain, g_object_ref (certs->pdata[i]));
+  return TRUE;
+}
+
+gboolean
+custos_cli_set_signer (CustosWriter  *writer,
+                       const char    *key_path,
+                       const char    *cert_path,
+                       const char    *chain_path,
+                       const char    *passphrase_file,
+                       GError       **error)
+{
+  g_autoptr (CustosSecret) passphrase = NULL;
+  g_autoptr (GPtrArray) chain = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (EVP_PKEY) key = NULL;
+
+  if (passphrase_file != NULL &&
+      (passphrase = custos_cli_read_passphrase (passphrase_file, error)) == NULL)
+    return FALSE;
+  key = custos_private_key_load (key_path,
+                                 passphrase ? (const char *) custos_secret_peek (passphrase) : NULL,
+                                 error);
+  if (key == NULL)
+    {
+      g_prefix_error (error, _("Signing key %s: "), key_path);
+      return FALSE;
+    }
+  if (!append_chain (chain, cert_path, error) ||
+      (chain_path != NULL && !append_chain (chain, chain_path, error)))
+    return FALSE;
+  return custos_writer_set_signer (writer, key, chain, error);
+}
+
+int
+custos_cli_exit_for_error (const GError *error)
+{
+  if (error->domain == G_OPTION_ERROR)
+    return CUSTOS_CLI_EXIT_USAGE;
+  if (error->domain == CUSTOS_KEY_ERROR || error->domain == CUSTOS_CRYPTO_ERROR)
+    return CUSTOS_CLI_EXIT_KEY;
+  return CUSTOS_CLI_EXIT_INPUT;
+}
+
+CustosReader *
+custos_cli_reader_new (const char  *path,
+                       GError     **error)
+{
+  g_autoptr (GFile) file = g_file_new_for_commandline_arg (path);
+  g_autoptr (GFileInputStream) input = g_file_read (file, NULL, error);
+
+  if (input == NULL)
+    return NULL;
+  return custos_reader_new (G_INPUT_STREAM (input));
+}
+
+GOutputStream *
+custos_cli_part_create (const char  *path,
+                        GFile      **part_out,
+                        GError     **error)
+{
+  g_autofree char *part_path = g_strconcat (path, ".part", NULL);
+  g_autoptr (GFile) part = g_file_new_for_path (part_path);
+  g_autoptr (GFileOutputStream) out = NULL;
+
+  out = g_file_replace (part, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION, NULL, error);
+  if (out == NULL)
+    return NULL;
+  *part_out = g_steal_pointer (&part);
+  /* Packets are small writes; the buffer turns them into large ones. */
+  return g_buffered_output_stream_new_sized (G_OUTPUT_STREAM (out), 256 * 1024);
+}
+
+gboolean
+custos_cli_part_commit (GFile       *part,
+                        const char  *path,
+                        GError     **error)
+{
+  g_autoptr (GFile) final = g_file_new_for_path (path);
+
+  return g_file_move (part, final, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, error);
+}
+
+void
+custos_cli_part_discard (GFile *part)
+{
+  if (part != NULL)
+    g_file_delete (part, NULL, NULL);
+}
+
+void
+custos_cli_error (const char *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("custos-cli: %s\n", message);
+}
+
+gboolean
+custos_cli_text_wanted (const CustosCliOptions *options)
+{
+  return !options->quiet && !options->json;
+}
+
+/* ISO 8601 in UTC with milliseconds, e.g. 2025-01-15T10:00:05.500Z. */
+char *
+custos_cli_format_utc (gint64 utc_us)
+{
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *seconds = NULL;
+  gint64 secs = utc_us / G_USEC_PER_SEC;
+  gint64 rem = utc_us % G_USEC_PER_SEC;
+
+  if (utc_us == G_MININT64)
+    return g_strdup (_("unknown time"));
+  if (rem < 0)
+    {
+      rem += G_USEC_PER_SEC;
+      secs--;
+    }
+  dt = g_date_time_new_from_unix_utc (secs);
+  if (dt == NULL)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " µs", utc_us);
+  seconds = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
+  return g_strdup_printf ("%s.%03dZ", seconds, (int) (rem / 1000));
+}
+
+char *
+custos_cli_format_source_id (const guint8 id[16])
+{
+  g_autofree char *hex = custos_hex_encode (id, 16);
+
+  return g_strdup_printf ("%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+void
+custos_cli_json_add_utc (JsonBuilder *builder,
+                         const char  *member,
+                         gint64       utc_us)
+{
+  g_autofree char *text = NULL;
+
+  json_builder_set_member_name (builder, member);
+  if (utc_us == G_MININT64)
+    {
+      json_builder_add_null_value (builder);
+      return;
+    }
+  text = custos_cli_format_utc (utc_us);
+  json_builder_add_string_value (builder, text);
+}
+
+void
+custos_cli_print_json (JsonBuilder *builder)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
