@@ -57,6 +57,14 @@ custos_wrapped_kek_free (CustosWrappedKek *self)
 
 G_DEFINE_INTERFACE (CustosKeyProvider, custos_key_provider, G_TYPE_OBJECT)
 
+enum {
+  CERTIFICATE_ADDED,
+  CERTIFICATE_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 typedef struct
 {
   CustosWrappedKek *wrapped;
@@ -142,6 +150,57 @@ custos_key_provider_default_init (CustosKeyProviderInterface *iface)
 {
   iface->unwrap_kek_async = custos_key_provider_real_unwrap_kek_async;
   iface->unwrap_kek_finish = custos_key_provider_real_unwrap_kek_finish;
+
+  /**
+   * CustosKeyProvider::certificate-added:
+   * @certificate: the certificate whose key is now available
+   *
+   * A token holding a key came (a card was inserted).
+   */
+  signals[CERTIFICATE_ADDED] =
+    g_signal_new ("certificate-added",
+                  G_TYPE_FROM_INTERFACE (iface),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, CUSTOS_TYPE_CERTIFICATE);
+
+  /**
+   * CustosKeyProvider::certificate-removed:
+   * @certificate: the certificate whose key went away
+   *
+   * A token holding a key went away (a card was pulled out). Whoever
+   * keeps keys unwrapped with it must wipe them now.
+   */
+  signals[CERTIFICATE_REMOVED] =
+    g_signal_new ("certificate-removed",
+                  G_TYPE_FROM_INTERFACE (iface),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, CUSTOS_TYPE_CERTIFICATE);
+}
+
+void
+custos_key_provider_emit_certificate_added (CustosKeyProvider *self,
+                                            CustosCertificate *certificate)
+{
+  g_return_if_fail (CUSTOS_IS_KEY_PROVIDER (self));
+  g_return_if_fail (CUSTOS_IS_CERTIFICATE (certificate));
+
+  g_signal_emit (self, signals[CERTIFICATE_ADDED], 0, certificate);
+}
+
+void
+custos_key_provider_emit_certificate_removed (CustosKeyProvider *self,
+                                              CustosCertificate *certificate)
+{
+  g_return_if_fail (CUSTOS_IS_KEY_PROVIDER (self));
+  g_return_if_fail (CUSTOS_IS_CERTIFICATE (certificate));
+
+  g_signal_emit (self, signals[CERTIFICATE_REMOVED], 0, certificate);
 }
 
 /**

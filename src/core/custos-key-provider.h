@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * CustosKeyProvider: something that holds private keys and can unwrap the
- * KEK of a RECIPIENT record for the certificates it has. Local key files
- * implement it today, PKCS#11 tokens next. Slow providers (cards) do their
- * work in the async pair; the sync call is for threads and the CLI.
+ * KEK of a RECIPIENT record for the certificates it has: local key files
+ * (CustosLocalKeyProvider), smart cards and tokens (CustosPkcs11Provider),
+ * or several of them behind one cache (CustosKeyring). Slow providers
+ * (cards) do their work in the async pair; the sync call is for threads
+ * and the CLI.
  */
 #pragma once
 
@@ -79,6 +81,17 @@ struct _CustosKeyProviderInterface
                                       GAsyncResult           *result,
                                       GError                **error);
 };
+
+/* Signals of the interface, emitted in the main context the provider was
+ * made in:
+ *   "certificate-added"   (CustosCertificate *) a token with its key came
+ *   "certificate-removed" (CustosCertificate *) it went: forget its keys now
+ * A CustosKeyring wipes the cached KEKs of a removed certificate. Providers
+ * emit them with these helpers. */
+void          custos_key_provider_emit_certificate_added   (CustosKeyProvider *self,
+                                                            CustosCertificate *certificate);
+void          custos_key_provider_emit_certificate_removed (CustosKeyProvider *self,
+                                                            CustosCertificate *certificate);
 
 GPtrArray    *custos_key_provider_list_certificates (CustosKeyProvider      *self);
 gboolean      custos_key_provider_has_recipient     (CustosKeyProvider      *self,

@@ -92,10 +92,40 @@ remember_kek (CustosKeyring          *self,
 {
   __atomic_add_fetch (&self->unwrap_count, 1, __ATOMIC_RELAXED);
 
+  /* The same goes for a card pulled out while it worked: the provider
+   * stops claiming the recipient before it emits "certificate-removed",
+   * whose handler clears under this lock, so asking here (a quick,
+   * non-blocking question) closes the gap. */
   g_mutex_lock (&self->mutex);
-  if (g_ptr_array_find (self->providers, provider, NULL))
+  if (g_ptr_array_find (self->providers, provider, NULL) &&
+      custos_key_provider_has_recipient (provider, wrapped->recipient_id))
     custos_key_cache_insert (self->cache, wrapped->recipient_id, wrapped->epoch, kek);
   g_mutex_unlock (&self->mutex);
+}
+
+/* A card went away: its KEKs go out of memory now, not when they expire. */
+static void
+on_certificate_removed (CustosKeyProvider *provider,
+                        CustosCertificate *certificate,
+                        CustosKeyring     *self)
+{
+  g_autofree char *fp = custos_certificate_dup_fingerprint_hex (certificate);
+
+  g_debug ("Certificate %s went away; wiping its cached keys", fp);
+  g_mutex_lock (&self->mutex);
+  custos_key_cache_clear (self->cache, custos_certificate_get_fingerprint (certificate));
+  g_mutex_unlock (&self->mutex);
+
+  /* Passed on, so whoever was handed the keyring as "a provider" hears it. */
+  custos_key_provider_emit_certificate_removed (CUSTOS_KEY_PROVIDER (self), certificate);
+}
+
+static void
+on_certificate_added (CustosKeyProvider *provider,
+                      CustosCertificate *certificate,
+                      CustosKeyring     *self)
+{
+  custos_key_provider_emit_certificate_added (CUSTOS_KEY_PROVIDER (self), certificate);
 }
 
 static gboolean
@@ -314,14 +344,28 @@ void
 custos_keyring_add_provider (CustosKeyring     *self,
                              CustosKeyProvider *provider)
 {
+  gboolean added = FALSE;
+
   g_return_if_fail (CUSTOS_IS_KEYRING (self));
   g_return_if_fail (CUSTOS_IS_KEY_PROVIDER (provider));
   g_return_if_fail ((gpointer) provider != (gpointer) self);
 
   g_mutex_lock (&self->mutex);
   if (!g_ptr_array_find (self->providers, provider, NULL))
-    g_ptr_array_add (self->providers, g_object_ref (provider));
+    {
+      g_ptr_array_add (self->providers, g_object_ref (provider));
+      added = TRUE;
+    }
   g_mutex_unlock (&self->mutex);
+
+  /* Disconnected by remove_provider(), or when the keyring goes. */
+  if (added)
+    {
+      g_signal_connect_object (provider, "certificate-removed",
+                               G_CALLBACK (on_certificate_removed), self, 0);
+      g_signal_connect_object (provider, "certificate-added",
+                               G_CALLBACK (on_certificate_added), self, 0);
+    }
 }
 
 /* Also wipes the cached KEKs of the provider's certificates: removing a
@@ -346,6 +390,8 @@ custos_keyring_remove_provider (CustosKeyring     *self,
   if (!removed)
     return;
 
+  g_signal_handlers_disconnect_by_func (provider, on_certificate_removed, self);
+  g_signal_handlers_disconnect_by_func (provider, on_certificate_added, self);
   certs = custos_key_provider_list_certificates (provider);
   for (guint i = 0; i < certs->len; i++)
     custos_key_cache_clear (self->cache,
