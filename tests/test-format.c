@@ -518,6 +518,96 @@ test_read_bytes (void)
   g_assert_cmpuint (n, ==, custos_test_packet_count (&spec, 0));
 }
 
+
+/* Pulling the card wipes what an open reader unwrapped with it, at once. */
+static void
+test_card_removed_wipes_reader (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (CustosReader) reader = NULL;
+  g_autoptr (GError) error = NULL;
+  guint baseline = custos_secret_get_live_count ();
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  spec.audio = TRUE;
+  file = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  reader = custos_reader_new_for_bytes (file);
+  custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr (CustosPacket) p = custos_reader_next_packet (reader, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (p->status, ==, CUSTOS_PACKET_OK);
+    }
+  /* A KEK and the period keys of both streams are held. */
+  g_assert_cmpuint (custos_secret_get_live_count (), >=, baseline + 3);
+  custos_key_provider_emit_certificate_removed (CUSTOS_KEY_PROVIDER (provider),
+                                                recipients->pdata[0]);
+  g_assert_cmpuint (custos_secret_get_live_count (), ==, baseline);
+}
+
+
+typedef struct
+{
+  CustosKeyProvider *provider;
+  CustosCertificate *cert;
+  guint              live_inside;
+  gboolean           fired;
+} RemovalInSeal;
+
+static void
+remove_card_in_seal (CustosReader           *reader,
+                     const CustosSealResult *result,
+                     gpointer                user_data)
+{
+  RemovalInSeal *r = user_data;
+
+  if (r->fired)
+    return;
+  r->fired = TRUE;
+  custos_key_provider_emit_certificate_removed (r->provider, r->cert);
+  /* The reader is busy in this thread: its keys wait for it. */
+  r->live_inside = custos_secret_get_live_count ();
+}
+
+/* The removal arrives while the reader is reading (as in custosdemux's
+ * streaming thread): the keys go before the reader returns. */
+static void
+test_card_removed_while_reading (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  Identity *signer = identity ("ec:P-256", "signer");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosCertificate) signer_cert = load_cert (signer->cert);
+  g_autoptr (EVP_PKEY) signer_key = load_key (signer->key);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (GBytes) file = NULL;
+  g_autoptr (CustosReader) reader = NULL;
+  g_autoptr (GError) error = NULL;
+  guint baseline = custos_secret_get_live_count ();
+  RemovalInSeal r = { CUSTOS_KEY_PROVIDER (provider), NULL, 0, FALSE };
+  CustosTestSpec spec;
+
+  custos_test_spec_init (&spec);
+  file = custos_test_fusion_make (&spec, recipients, NULL, signer_key, signer_cert);
+  r.cert = recipients->pdata[0];
+  reader = custos_reader_new_for_bytes (file);
+  custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
+  custos_reader_set_seal_func (reader, remove_card_in_seal, &r, NULL);
+  while (!r.fired)
+    {
+      g_autoptr (CustosPacket) p = custos_reader_next_packet (reader, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (p);
+    }
+  g_assert_cmpuint (r.live_inside, >, baseline);
+  g_assert_cmpuint (custos_secret_get_live_count (), ==, baseline);
+}
+
 static char *
 data_path (const char *name)
 {
@@ -663,6 +753,8 @@ main (int   argc,
   g_test_add_func ("/format/key-per-stream-and-period", test_key_per_stream_and_period);
   g_test_add_func ("/format/seek", test_seek);
   g_test_add_func ("/format/read-bytes", test_read_bytes);
+  g_test_add_func ("/format/card-removed-wipes-reader", test_card_removed_wipes_reader);
+  g_test_add_func ("/format/card-removed-while-reading", test_card_removed_while_reading);
   g_test_add_func ("/format/rewrap-extra-recipient", test_rewrap_extra_recipient);
   g_test_add_func ("/format/known-answer-file", test_known_answer_file);
 

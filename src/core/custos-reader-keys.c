@@ -233,3 +233,35 @@ custos_reader_have_key_record (CustosReader           *self,
   return copies != NULL && copies->len > 0;
 }
 
+void
+custos_reader_forget_keys (CustosReader *self,
+                           const guint8  recipient_id[CUSTOS_RECIPIENT_ID_LEN])
+{
+  GHashTableIter iter;
+  GBytes *k;
+
+  g_hash_table_iter_init (&iter, self->keks);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &k, NULL))
+    if (memcmp (g_bytes_get_data (k, NULL), recipient_id, CUSTOS_RECIPIENT_ID_LEN) == 0)
+      g_hash_table_iter_remove (&iter);
+  /* Period keys do not record which KEK opened them: drop them all; the
+   * keys of other cards come back from the keyring's cache. */
+  for (guint i = 0; i < CUSTOS_MAX_STREAMS; i++)
+    custos_reader_stream_drop_key (&self->streams[i]);
+}
+
+void
+custos_reader_forget_pending (CustosReader *self)
+{
+  g_autoptr (GByteArray) ids = NULL;
+
+  g_mutex_lock (&self->forget_lock);
+  if (self->forget_ids->len > 0)
+    {
+      ids = g_steal_pointer (&self->forget_ids);
+      self->forget_ids = g_byte_array_new ();
+    }
+  g_mutex_unlock (&self->forget_lock);
+  for (guint i = 0; ids != NULL && i < ids->len; i += CUSTOS_RECIPIENT_ID_LEN)
+    custos_reader_forget_keys (self, ids->data + i);
+}

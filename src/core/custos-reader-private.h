@@ -93,6 +93,19 @@ struct _CustosReader
   guint64            skip_until;    /* after a seek: packets before this offset are hashed only */
 
   CustosReport      *report;
+
+  CustosSealFunc     seal_func;
+  gpointer           seal_data;
+  GDestroyNotify     seal_notify;
+  GArray            *verdicts;      /* CustosSealVerdict of the segment being closed */
+
+  /* A card removal arrives on the main thread while the reader may be
+   * reading in another (custosdemux): held while reading, the busy lock
+   * tells the handler to wipe now or to leave the ids for the reader's
+   * thread, which wipes them before its next record. */
+  GMutex             busy;
+  GMutex             forget_lock;
+  GByteArray        *forget_ids;    /* recipient ids, 32 bytes each */
 };
 
 /* custos-reader-window.c: input window, framing and resynchronisation */
@@ -121,6 +134,11 @@ G_GNUC_INTERNAL CustosAead *custos_reader_get_aead         (CustosReader        
 G_GNUC_INTERNAL gboolean    custos_reader_have_key_record  (CustosReader           *self,
                                                            const CustosDataRecord *d);
 G_GNUC_INTERNAL void        custos_reader_stream_drop_key  (StreamState *st);
+/* Wipes what a card removal queued while the reader was busy. */
+G_GNUC_INTERNAL void        custos_reader_forget_pending   (CustosReader *self);
+/* Wipes the KEKs of one recipient and every open period key. */
+G_GNUC_INTERNAL void        custos_reader_forget_keys      (CustosReader *self,
+                                                           const guint8  recipient_id[CUSTOS_RECIPIENT_ID_LEN]);
 
 /* custos-reader.c: descriptors */
 G_GNUC_INTERNAL void custos_reader_handle_file_header (CustosReader *self,

@@ -31,12 +31,59 @@ custos_reader_seg_add (CustosReader *self,
   g_array_append_val (self->seg, *e);
 }
 
+/* Verdicts are only collected for a seal func: nobody else asks. */
+static void
+add_verdict (CustosReader      *self,
+             int                stream,
+             guint32            period,
+             guint32            counter,
+             gint64             utc_us,
+             guint64            offset,
+             CustosVerifyStatus status)
+{
+  CustosSealVerdict v = { stream, period, counter, utc_us, offset, status };
+
+  if (self->seal_func != NULL)
+    g_array_append_val (self->verdicts, v);
+}
+
+/* Hands the verdicts collected since the last call to the seal func. */
+static void
+emit_result (CustosReader           *self,
+             const CustosSealRecord *seal,
+             guint64                 offset,
+             const char             *problem)
+{
+  CustosSealResult result = { 0 };
+  Signer *signer = NULL;
+
+  if (self->seal_func == NULL)
+    return;
+  if (seal != NULL)
+    {
+      g_autoptr (GBytes) id = g_bytes_new (seal->signer_id, CUSTOS_SHA256_LEN);
+
+      signer = g_hash_table_lookup (self->signers, id);
+      result.sealed = TRUE;
+      result.segment = seal->segment;
+      result.offset = offset;
+    }
+  result.signer = signer ? signer->cert : NULL;
+  result.signer_trusted = signer ? signer->trusted : FALSE;
+  result.problem = problem;
+  result.verdicts = (const CustosSealVerdict *) self->verdicts->data;
+  result.n_verdicts = self->verdicts->len;
+  self->seal_func (self, &result, self->seal_data);
+  g_array_set_size (self->verdicts, 0);
+}
+
 static void
 note_packet (CustosReader      *self,
              const SegEntry    *e,
              CustosVerifyStatus status,
              const char        *why)
 {
+  add_verdict (self, e->stream, e->period, e->counter, e->utc_us, e->offset, status);
   switch (status)
     {
     case CUSTOS_VERIFY_VERIFIED:
@@ -83,6 +130,7 @@ custos_reader_finish_unsigned (CustosReader *self,
       note_packet (self, e, e->gcm_failed ? CUSTOS_VERIFY_ALTERED : CUSTOS_VERIFY_UNSIGNED,
                    e->gcm_failed ? "failed authentication (GCM)" : why);
     }
+  emit_result (self, NULL, 0, why);
   custos_reader_segment_reset (self);
 }
 
@@ -116,13 +164,14 @@ check_seal_signature (CustosReader           *self,
   return NULL;
 }
 
-static void
+/* FALSE when segments are missing before this one or it does not follow. */
+static gboolean
 check_continuity (CustosReader           *self,
                   const CustosSealRecord *seal,
                   guint64                 offset)
 {
   if (!self->have_prev)
-    return;
+    return TRUE;
   if (seal->segment != self->prev_segment + 1)
     custos_report_add (self->report, CUSTOS_ISSUE_MISSING_SEGMENT, offset, -1, 0, 0, G_MININT64,
                        "segments %u to %u are missing before offset %" G_GUINT64_FORMAT,
@@ -131,6 +180,9 @@ check_continuity (CustosReader           *self,
     custos_report_add (self->report, CUSTOS_ISSUE_MISSING_SEGMENT, offset, -1, 0, 0, G_MININT64,
                        "segment %u does not follow the segment before it (replaced or spliced)",
                        seal->segment);
+  else
+    return TRUE;
+  return FALSE;
 }
 
 static gint64
@@ -197,6 +249,7 @@ report_missing (CustosReader           *self,
             continue;
           missing++;
           self->report->missing++;
+          add_verdict (self, r.stream, r.period, c, G_MININT64, 0, CUSTOS_VERIFY_MISSING);
           custos_report_add (self->report, CUSTOS_ISSUE_MISSING, 0, r.stream, r.period, c,
                              G_MININT64, "stream %u period %u packet %u: sealed in segment %u, "
                              "never received", r.stream, r.period, c, seal->segment);
@@ -208,7 +261,7 @@ report_missing (CustosReader           *self,
 /* The segment does not match its seal: name what can be named (missing,
  * failed GCM, packets the seal never listed); the rest is consistent but
  * unprovable, or, when nothing explains the mismatch, altered. */
-static void
+static const char *
 localise_failure (CustosReader           *self,
                   const CustosSealRecord *seal)
 {
@@ -241,6 +294,13 @@ localise_failure (CustosReader           *self,
                                  : "its segment differs from the seal (changed by a key holder, "
                                    "reordered, or a plaintext stream altered)");
     }
+  if (missing < 0)
+    return "the seal is inconsistent";
+  if (missing > 0)
+    return "packets the seal lists never arrived";
+  if (named > 0)
+    return "packets differ from what was sealed";
+  return "the segment differs from its seal";
 }
 
 void
@@ -253,6 +313,8 @@ custos_reader_handle_seal (CustosReader *self,
   g_autoptr (GError) error = NULL;
   CustosVerifyStatus sig_status;
   const char *why;
+  const char *problem = NULL;
+  gboolean continuous;
   guint8 digest[CUSTOS_SHA256_LEN];
 
   if (!self->verify)
@@ -265,7 +327,7 @@ custos_reader_handle_seal (CustosReader *self,
       return;
     }
   self->report->segments++;
-  check_continuity (self, &seal, offset);
+  continuous = check_continuity (self, &seal, offset);
   if (self->chain == NULL)
     self->chain = custos_seal_chain_new ();
 
@@ -281,6 +343,7 @@ custos_reader_handle_seal (CustosReader *self,
           SegEntry *e = &g_array_index (self->seg, SegEntry, i);
           note_packet (self, e, e->gcm_failed ? CUSTOS_VERIFY_ALTERED : sig_status, why);
         }
+      problem = why;
     }
   else if (seal.n == self->seg->len && memcmp (digest, seal.digest, sizeof digest) == 0)
     {
@@ -289,13 +352,18 @@ custos_reader_handle_seal (CustosReader *self,
           SegEntry *e = &g_array_index (self->seg, SegEntry, i);
           note_packet (self, e, e->gcm_failed ? CUSTOS_VERIFY_ALTERED : CUSTOS_VERIFY_VERIFIED,
                        "failed authentication (GCM)");
+          if (e->gcm_failed)
+            problem = "a packet failed authentication (GCM)";
         }
     }
   else
     {
       self->report->segments_failed++;
-      localise_failure (self, &seal);
+      problem = localise_failure (self, &seal);
     }
+  if (problem == NULL && !continuous)
+    problem = "segments are missing before this one, or it was spliced in";
+  emit_result (self, &seal, offset, problem);
   self->have_prev = TRUE;
   self->prev_segment = seal.segment;
   memcpy (self->prev_digest, seal.digest, CUSTOS_SHA256_LEN);

@@ -171,17 +171,37 @@ read_preamble (CustosReader *self,
   return TRUE;
 }
 
+static gboolean seek_locked (CustosReader *self,
+                             gint64        time_us,
+                             GCancellable *cancellable,
+                             GError      **error);
+
 gboolean
 custos_reader_seek (CustosReader *self,
                     gint64        time_us,
                     GCancellable *cancellable,
                     GError      **error)
 {
-  CustosIndexRecord ir = { 0 };
-  guint64 keyframe = 0;
   gboolean ok;
 
   g_return_val_if_fail (CUSTOS_IS_READER (self), FALSE);
+
+  g_mutex_lock (&self->busy);
+  custos_reader_forget_pending (self);
+  ok = seek_locked (self, time_us, cancellable, error);
+  g_mutex_unlock (&self->busy);
+  return ok;
+}
+
+static gboolean
+seek_locked (CustosReader *self,
+             gint64        time_us,
+             GCancellable *cancellable,
+             GError      **error)
+{
+  CustosIndexRecord ir = { 0 };
+  guint64 keyframe = 0;
+  gboolean ok;
 
   if (!G_IS_SEEKABLE (self->input) || !g_seekable_can_seek (G_SEEKABLE (self->input)))
     {
@@ -215,3 +235,56 @@ custos_reader_seek (CustosReader *self,
   return ok;
 }
 
+gboolean
+custos_reader_get_time_range (CustosReader *self,
+                              gint64       *first_us,
+                              gint64       *last_us,
+                              GCancellable *cancellable,
+                              GError      **error)
+{
+  g_autoptr (GArray) toc = NULL;
+  g_autoptr (GError) local = NULL;
+  goffset position;
+
+  g_return_val_if_fail (CUSTOS_IS_READER (self), FALSE);
+
+  if (!G_IS_SEEKABLE (self->input) || !g_seekable_can_seek (G_SEEKABLE (self->input)))
+    {
+      g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
+                           "this input cannot seek");
+      return FALSE;
+    }
+  /* The window expects the input where it left it; reading may be going
+   * on in another thread, so this waits for it. */
+  g_mutex_lock (&self->busy);
+  position = g_seekable_tell (G_SEEKABLE (self->input));
+  toc = read_toc (self, cancellable, &local);
+  if (!g_seekable_seek (G_SEEKABLE (self->input), position, G_SEEK_SET, cancellable,
+                        local == NULL ? &local : NULL))
+    g_clear_pointer (&toc, g_array_unref);
+  g_mutex_unlock (&self->busy);
+  if (toc == NULL)
+    {
+      if (local == NULL)
+        g_set_error_literal (&local, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
+                             "the file is too short to hold an index");
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (toc->len == 0)
+    {
+      g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
+                           "the file's index is empty");
+      return FALSE;
+    }
+  *first_us = G_MAXINT64;
+  *last_us = G_MININT64;
+  for (guint i = 0; i < toc->len; i++)
+    {
+      CustosTocEntry *e = &g_array_index (toc, CustosTocEntry, i);
+
+      *first_us = MIN (*first_us, e->first_us);
+      *last_us = MAX (*last_us, e->last_us);
+    }
+  return TRUE;
+}

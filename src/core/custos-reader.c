@@ -67,6 +67,9 @@ custos_reader_finalize (GObject *object)
 {
   CustosReader *self = CUSTOS_READER (object);
 
+  g_clear_pointer (&self->forget_ids, g_byte_array_unref);
+  g_mutex_clear (&self->busy);
+  g_mutex_clear (&self->forget_lock);
   for (guint i = 0; i < CUSTOS_MAX_STREAMS; i++)
     {
       custos_reader_stream_drop_key (&self->streams[i]);
@@ -90,6 +93,9 @@ custos_reader_finalize (GObject *object)
   g_clear_pointer (&self->chain, custos_seal_chain_free);
   g_clear_pointer (&self->seg, g_array_unref);
   g_clear_pointer (&self->report, custos_report_free);
+  if (self->seal_notify != NULL)
+    self->seal_notify (self->seal_data);
+  g_clear_pointer (&self->verdicts, g_array_unref);
 
   G_OBJECT_CLASS (custos_reader_parent_class)->finalize (object);
 }
@@ -106,6 +112,9 @@ custos_reader_init (CustosReader *self)
   self->verify = TRUE;
   self->decrypt = TRUE;
   self->mark = G_MAXSIZE;
+  g_mutex_init (&self->busy);
+  g_mutex_init (&self->forget_lock);
+  self->forget_ids = g_byte_array_new ();
   self->recipients = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                             (GDestroyNotify) g_bytes_unref,
                                             (GDestroyNotify) recipient_info_free);
@@ -124,6 +133,7 @@ custos_reader_init (CustosReader *self)
   self->seg = g_array_new (FALSE, FALSE, sizeof (SegEntry));
   self->identities = g_ptr_array_new_with_free_func (g_object_unref);
   self->report = custos_report_new ();
+  self->verdicts = g_array_new (FALSE, FALSE, sizeof (CustosSealVerdict));
 }
 
 CustosReader *
@@ -153,11 +163,36 @@ custos_reader_new_for_bytes (GBytes *data)
   return self;
 }
 
+/* A card went away: what this reader unwrapped with it goes too, at once,
+ * not when the reader is freed. */
+static void
+on_certificate_removed (CustosKeyProvider *provider,
+                        CustosCertificate *cert,
+                        CustosReader      *self)
+{
+  const guint8 *id = custos_certificate_get_fingerprint (cert);
+
+  if (g_mutex_trylock (&self->busy))
+    {
+      custos_reader_forget_keys (self, id);
+      g_mutex_unlock (&self->busy);
+      return;
+    }
+  g_mutex_lock (&self->forget_lock);
+  g_byte_array_append (self->forget_ids, id, CUSTOS_RECIPIENT_ID_LEN);
+  g_mutex_unlock (&self->forget_lock);
+}
+
 void
 custos_reader_set_key_provider (CustosReader      *self,
                                 CustosKeyProvider *provider)
 {
+  if (self->provider != NULL)
+    g_signal_handlers_disconnect_by_func (self->provider, on_certificate_removed, self);
   g_set_object (&self->provider, provider);
+  if (provider != NULL)
+    g_signal_connect_object (provider, "certificate-removed", G_CALLBACK (on_certificate_removed),
+                             self, 0);
 }
 
 void
@@ -186,6 +221,21 @@ custos_reader_set_decrypt (CustosReader *self,
                            gboolean      decrypt)
 {
   self->decrypt = decrypt;
+}
+
+void
+custos_reader_set_seal_func (CustosReader   *self,
+                             CustosSealFunc  func,
+                             gpointer        user_data,
+                             GDestroyNotify  notify)
+{
+  g_return_if_fail (CUSTOS_IS_READER (self));
+
+  if (self->seal_notify != NULL)
+    self->seal_notify (self->seal_data);
+  self->seal_func = func;
+  self->seal_data = user_data;
+  self->seal_notify = notify;
 }
 
 void
@@ -611,10 +661,32 @@ dispatch (CustosReader       *self,
     }
 }
 
+static CustosPacket *
+next_packet (CustosReader *self,
+             GCancellable *cancellable,
+             GError      **error);
+
 CustosPacket *
 custos_reader_next_packet (CustosReader *self,
                            GCancellable *cancellable,
                            GError      **error)
+{
+  CustosPacket *p;
+
+  g_return_val_if_fail (CUSTOS_IS_READER (self), NULL);
+
+  g_mutex_lock (&self->busy);
+  custos_reader_forget_pending (self);
+  p = next_packet (self, cancellable, error);
+  custos_reader_forget_pending (self);
+  g_mutex_unlock (&self->busy);
+  return p;
+}
+
+static CustosPacket *
+next_packet (CustosReader *self,
+             GCancellable *cancellable,
+             GError      **error)
 {
   g_return_val_if_fail (CUSTOS_IS_READER (self), NULL);
 

@@ -61,6 +61,36 @@ typedef struct
 
 G_DECLARE_FINAL_TYPE (CustosReader, custos_reader, CUSTOS, READER, GObject)
 
+/* The final verification state of one sealed record of a segment, or of
+ * a packet its seal lists that never arrived (status MISSING). */
+typedef struct
+{
+  int                stream;  /* -1 for a descriptor (FILE_HEADER, STREAM) */
+  guint32            period;
+  guint32            counter;
+  gint64             utc_us;  /* G_MININT64 when unknown (missing packets) */
+  guint64            offset;  /* of the record; 0 for missing packets */
+  CustosVerifyStatus status;
+} CustosSealVerdict;
+
+/* What became of the records of one segment: at its SEAL, or, for records
+ * no seal will cover, at the end of the data or an unreadable seal. */
+typedef struct
+{
+  gboolean                 sealed;          /* a SEAL was checked (valid or not) */
+  guint32                  segment;         /* its segment number, when sealed */
+  guint64                  offset;          /* of the SEAL record, when sealed */
+  CustosCertificate       *signer;          /* NULL when the signer is unknown */
+  gboolean                 signer_trusted;  /* chains to the CA of set_ca_file */
+  const char              *problem;         /* NULL when every record verified */
+  const CustosSealVerdict *verdicts;        /* every sealed record, and the missing packets */
+  guint                    n_verdicts;
+} CustosSealResult;
+
+typedef void (*CustosSealFunc) (CustosReader           *reader,
+                                const CustosSealResult *result,
+                                gpointer                user_data);
+
 CustosReader   *custos_reader_new              (GInputStream      *input);
 /* Reads data that is already in memory without copying it (no seeking). */
 CustosReader   *custos_reader_new_for_bytes    (GBytes            *data);
@@ -79,6 +109,13 @@ void            custos_reader_set_verify       (CustosReader      *self,
  * record for one of the provider's certificates exists (no card used). */
 void            custos_reader_set_decrypt      (CustosReader      *self,
                                                 gboolean           decrypt);
+/* Called from custos_reader_next_packet, in its thread, each time the
+ * records of a segment get their final verification state: a viewer
+ * shows them as they come instead of waiting for the report. */
+void            custos_reader_set_seal_func    (CustosReader      *self,
+                                                CustosSealFunc     func,
+                                                gpointer           user_data,
+                                                GDestroyNotify     notify);
 /* CA certificates (PEM) that signer chains must lead to. Without one,
  * seals are checked but the signer is reported as not checked. */
 void            custos_reader_set_ca_file      (CustosReader      *self,
@@ -93,6 +130,14 @@ CustosPacket   *custos_reader_next_packet      (CustosReader      *self,
  * the file's index, reading only the sync point and record headers. */
 gboolean        custos_reader_seek             (CustosReader      *self,
                                                 gint64             time_us,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
+/* The first and last presentation time (stream time, µs) listed by the
+ * file's table of contents, without moving the reader. FALSE when the
+ * input cannot seek or has no usable table of contents. */
+gboolean        custos_reader_get_time_range   (CustosReader      *self,
+                                                gint64            *first_us,
+                                                gint64            *last_us,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 /* Bytes read from the input so far (the seek test and benchmarks use it). */
