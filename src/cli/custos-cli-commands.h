@@ -17,5 +17,9 @@ int custos_cli_decrypt (int    argc,
                         char **argv);
 int custos_cli_create  (int    argc,
                         char **argv);
+int custos_cli_keys    (int    argc,
+                        char **argv);
+int custos_cli_enroll  (int    argc,
+                        char **argv);
 
 G_END_DECLS

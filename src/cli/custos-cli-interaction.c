@@ -101,7 +101,8 @@ custos_cli_interaction_ask_password (GTlsInteraction  *interaction,
   if (fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   _("%s is needed but there is no terminal to ask it on; use --passphrase-file"),
+                   _("%s is needed but there is no terminal to ask it on; use "
+                     "--passphrase-file (--pin-file for a smart card)"),
                    description);
       return G_TLS_INTERACTION_FAILED;
     }

@@ -30,6 +30,10 @@ static const Command commands[] = {
     custos_cli_decrypt, FALSE },
   { "create", N_("Encrypt a recording or a GStreamer source into a fusion file"),
     custos_cli_create, TRUE },
+  { "keys", N_("List smart cards, certificates, fingerprints and expiry dates"),
+    custos_cli_keys, FALSE },
+  { "enroll", N_("Make this machine's key pair and encryption certificate"),
+    custos_cli_enroll, FALSE },
 };
 
 static void

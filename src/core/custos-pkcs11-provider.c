@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "custos-pkcs11-modules.h"
-#include "custos-pkcs11-provider.h"
-#include "custos-pkcs11-session.h"
+#include "custos-pkcs11-provider-private.h"
 
 struct _CustosPkcs11Provider
 {
@@ -972,4 +971,44 @@ custos_pkcs11_provider_get_last_mechanism (CustosPkcs11Provider *self)
   g_return_val_if_fail (CUSTOS_IS_PKCS11_PROVIDER (self), 0);
 
   return (gulong) (guint) g_atomic_int_get (&self->stats.last_mechanism);
+}
+
+/* For the enrolment functions (custos-pkcs11-provider-private.h) */
+
+CustosPkcs11Session *
+custos_pkcs11_provider_dup_session (CustosPkcs11Provider   *self,
+                                    CustosPkcs11TokenInfo  *token,
+                                    GError                **error)
+{
+  g_autoptr (GPtrArray) sessions = dup_sessions (self);
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      CustosPkcs11Session *session = g_ptr_array_index (sessions, i);
+      g_autoptr (CustosPkcs11TokenInfo) info = custos_pkcs11_session_dup_info (session);
+
+      /* The token URI holds label, manufacturer, model and serial. */
+      if (!custos_pkcs11_session_is_removed (session) && info->slot_id == token->slot_id &&
+          g_strcmp0 (info->module_name, token->module_name) == 0 &&
+          g_strcmp0 (info->uri, token->uri) == 0)
+        return custos_pkcs11_session_ref (session);
+    }
+  g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_REMOVED,
+               "the token “%s” is no longer present", token->label);
+  return NULL;
+}
+
+CustosPkcs11Stats *
+custos_pkcs11_provider_get_stats (CustosPkcs11Provider *self)
+{
+  return &self->stats;
+}
+
+void
+custos_pkcs11_provider_announce_added (CustosPkcs11Provider *self,
+                                       GPtrArray            *added)
+{
+  g_autoptr (GPtrArray) removed = g_ptr_array_new_with_free_func (g_object_unref);
+
+  schedule_changes (self, removed, added);
 }

@@ -17,6 +17,7 @@ struct _CustosPkcs11Session
   CK_FUNCTION_LIST      *funcs;
   CK_SLOT_ID             slot;
   CK_TOKEN_INFO          identity; /* as found; label, serial, … identify the card */
+  P11KitUri             *uri;      /* the provider's (it outlives us); selects certificates */
   char                  *label;    /* for messages */
   gint                   removed;  /* atomic */
 
@@ -441,6 +442,7 @@ custos_pkcs11_session_open (CustosPkcs11Module   *module,
   self->funcs = module->funcs;
   self->slot = slot;
   self->identity = *info;
+  self->uri = uri;
   self->label = custos_pkcs11_dup_padded (info->label, sizeof info->label);
 
   /* Not shared yet, so no lock needed. */
@@ -764,4 +766,132 @@ custos_pkcs11_session_unwrap_kek (CustosPkcs11Session     *self,
       return NULL;
     }
   return kek;
+}
+
+/* Administration (enrolment, certificate import) */
+
+/* The usable certificates of certs that the snapshot old did not have:
+ * what "certificate-added" announces. */
+static GPtrArray *
+certificates_not_in (GPtrArray             *certs,
+                     CustosPkcs11TokenInfo *old)
+{
+  GPtrArray *ret = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < certs->len; i++)
+    {
+      CustosPkcs11CertInfo *cert = g_ptr_array_index (certs, i);
+      gboolean known = FALSE;
+
+      if (cert->key_state == CUSTOS_PKCS11_KEY_ABSENT || cert->wrap_alg == 0)
+        continue;
+      for (guint j = 0; j < old->certificates->len && !known; j++)
+        {
+          CustosPkcs11CertInfo *was = g_ptr_array_index (old->certificates, j);
+
+          known = was->key_state != CUSTOS_PKCS11_KEY_ABSENT &&
+                  custos_certificate_equal (was->certificate, cert->certificate);
+        }
+      if (!known)
+        g_ptr_array_add (ret, g_object_ref (cert->certificate));
+    }
+  return ret;
+}
+
+static gboolean
+reload_certificates (CustosPkcs11Session  *self,
+                     GPtrArray           **added,
+                     GError              **error)
+{
+  g_autoptr (CustosPkcs11TokenInfo) old = custos_pkcs11_session_dup_info (self);
+  g_autoptr (GPtrArray) certs = NULL;
+  gboolean logged_in = is_logged_in (self);
+
+  certs = load_certificates (self, self->uri, logged_in, error);
+  if (certs == NULL)
+    return FALSE;
+  if (added != NULL)
+    *added = certificates_not_in (certs, old);
+  update_state (self, custos_pkcs11_token_flags_from_ck (fresh_token_flags (self)), logged_in,
+                certs);
+  return TRUE;
+}
+
+static gboolean
+open_rw_session (CustosPkcs11Session  *self,
+                 CK_SESSION_HANDLE    *rw,
+                 GError              **error)
+{
+  CK_RV rv;
+
+  rv = self->funcs->C_OpenSession (self->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+                                   rw);
+  if (rv == CKR_OK)
+    return TRUE;
+  if (check_removal (self, rv, error))
+    return FALSE;
+  if (rv == CKR_TOKEN_WRITE_PROTECTED)
+    custos_pkcs11_set_error (error, rv, "the token “%s” is write-protected: keys and "
+                             "certificates cannot be added to it", self->label);
+  else
+    custos_pkcs11_set_error (error, rv, "cannot open a read-write session on the token “%s”",
+                             self->label);
+  return FALSE;
+}
+
+static gboolean
+run_admin_locked (CustosPkcs11Session    *self,
+                  GTlsInteraction        *interaction,
+                  GCancellable           *cancellable,
+                  CustosPkcs11Stats      *stats,
+                  CustosPkcs11AdminFunc   func,
+                  gpointer                user_data,
+                  GPtrArray             **added,
+                  GError                **error)
+{
+  CK_SESSION_HANDLE rw = CK_INVALID_HANDLE;
+  GError *op_error = NULL;
+  gboolean ok;
+
+  if (check_removal (self, CKR_OK, error) ||
+      g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      !ensure_open (self, error) ||
+      !ensure_login (self, interaction, cancellable, stats, error) ||
+      g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+  if (func == NULL)
+    return TRUE;
+
+  if (!open_rw_session (self, &rw, error))
+    return FALSE;
+  ok = func (self->funcs, rw, &self->identity, cancellable, user_data, &op_error);
+  /* Our read-only session stays open, so the token stays logged in. */
+  self->funcs->C_CloseSession (rw);
+  if (!ok)
+    {
+      if (op_error == NULL)
+        g_set_error (&op_error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
+                     "the operation on the token “%s” failed", self->label);
+      propagate_operation_error (self, op_error, error);
+      return FALSE;
+    }
+  return reload_certificates (self, added, error);
+}
+
+gboolean
+custos_pkcs11_session_run_admin (CustosPkcs11Session    *self,
+                                 GTlsInteraction        *interaction,
+                                 GCancellable           *cancellable,
+                                 CustosPkcs11Stats      *stats,
+                                 CustosPkcs11AdminFunc   func,
+                                 gpointer                user_data,
+                                 GPtrArray             **added,
+                                 GError                **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->lock);
+  ok = run_admin_locked (self, interaction, cancellable, stats, func, user_data, added, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
 }

@@ -71,6 +71,31 @@ CustosSecret          *custos_pkcs11_session_unwrap_kek    (CustosPkcs11Session 
                                                             CustosPkcs11Stats      *stats,
                                                             GError                **error);
 
+/* What an administrative operation (enrolment, certificate import) does
+ * in a read-write session on the logged-in token. */
+typedef gboolean (*CustosPkcs11AdminFunc) (CK_FUNCTION_LIST     *funcs,
+                                           CK_SESSION_HANDLE     session,
+                                           const CK_TOKEN_INFO  *token,
+                                           GCancellable         *cancellable,
+                                           gpointer              user_data,
+                                           GError              **error);
+
+/* Logs in exactly as an unwrap does (one PIN prompt through interaction,
+ * a wrong PIN never retried, the PIN wiped after C_Login), then runs func
+ * in a read-write session opened beside ours for the call (it shares the
+ * login; ours stays read-only) and reloads the certificates. added, if
+ * not NULL, gets the certificates that were not there before
+ * (CustosCertificate). func NULL only logs in. */
+G_GNUC_INTERNAL
+gboolean               custos_pkcs11_session_run_admin     (CustosPkcs11Session    *self,
+                                                            GTlsInteraction        *interaction,
+                                                            GCancellable           *cancellable,
+                                                            CustosPkcs11Stats      *stats,
+                                                            CustosPkcs11AdminFunc   func,
+                                                            gpointer                user_data,
+                                                            GPtrArray             **added,
+                                                            GError                **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CustosPkcs11Session, custos_pkcs11_session_unref)
 
 G_END_DECLS

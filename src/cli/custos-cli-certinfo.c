@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "custos-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "custos-cli-certinfo.h"
+
+gint
+custos_cli_cert_days_left (CustosCertificate *cert,
+                           GDateTime         *now)
+{
+  GTimeSpan left = g_date_time_difference (custos_certificate_get_not_after (cert), now);
+
+  /* Rounded: a certificate made for 730 days says 730 right after. */
+  if (left >= 0)
+    return (gint) ((left + G_TIME_SPAN_DAY / 2) / G_TIME_SPAN_DAY);
+  return (gint) -((-left + G_TIME_SPAN_DAY / 2) / G_TIME_SPAN_DAY);
+}
+
+char *
+custos_cli_format_date (GDateTime *date)
+{
+  g_autoptr (GDateTime) utc = g_date_time_to_utc (date);
+
+  return g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+char *
+custos_cli_cert_describe_validity (CustosCertificate *cert,
+                                   GDateTime         *now)
+{
+  gint days = custos_cli_cert_days_left (cert, now);
+  g_autofree char *not_before = NULL;
+
+  if (g_date_time_compare (now, custos_certificate_get_not_after (cert)) > 0)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "EXPIRED %d day ago",
+                                         "EXPIRED %d days ago", -days), -days);
+  if (g_date_time_compare (now, custos_certificate_get_not_before (cert)) < 0)
+    {
+      not_before = custos_cli_format_date (custos_certificate_get_not_before (cert));
+      return g_strdup_printf (_("not valid before %s"), not_before);
+    }
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "expires in %d day",
+                                       "expires in %d days", days), days);
+}
+
+char *
+custos_cli_cert_describe_key (CustosCertificate *cert)
+{
+  EVP_PKEY *pkey = custos_certificate_get_public_key (cert);
+  CustosWrapAlg alg = 0;
+
+  if (!custos_certificate_get_wrap_alg (cert, FALSE, &alg, NULL))
+    alg = 0;
+  switch (alg)
+    {
+    case CUSTOS_WRAP_RSA_OAEP_SHA256:
+      return g_strdup_printf (_("RSA %d bits"), EVP_PKEY_get_bits (pkey));
+    case CUSTOS_WRAP_ECDH_ES_P256:
+      return g_strdup ("EC P-256");
+    case CUSTOS_WRAP_ECDH_ES_P384:
+      return g_strdup ("EC P-384");
+    default:
+      return g_strdup_printf (_("%s %d bits (not usable as a recipient)"),
+                              pkey != NULL ? EVP_PKEY_get0_type_name (pkey) : "?",
+                              pkey != NULL ? EVP_PKEY_get_bits (pkey) : 0);
+    }
+}
+
+void
+custos_cli_cert_print (CustosCertificate *cert,
+                       const char        *indent,
+                       GDateTime         *now)
+{
+  g_autofree char *subject = custos_certificate_dup_subject (cert);
+  g_autofree char *fingerprint = custos_certificate_dup_fingerprint_hex (cert);
+  g_autofree char *key = custos_cli_cert_describe_key (cert);
+  g_autofree char *not_before = custos_cli_format_date (custos_certificate_get_not_before (cert));
+  g_autofree char *not_after = custos_cli_format_date (custos_certificate_get_not_after (cert));
+  g_autofree char *validity = custos_cli_cert_describe_validity (cert, now);
+
+  g_print ("%s%-12s %s\n", indent, _("Subject"), subject);
+  g_print ("%s%-12s %s\n", indent, _("SHA-256"), fingerprint);
+  g_print ("%s%-12s %s\n", indent, _("Key"), key);
+  g_print ("%s%-12s %s\n", indent, _("Not before"), not_before);
+  g_print ("%s%-12s %s (%s)\n", indent, _("Not after"), not_after, validity);
+}
+
+static void
+add_string (JsonBuilder *builder,
+            const char  *member,
+            const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+void
+custos_cli_cert_json_members (JsonBuilder       *builder,
+                              CustosCertificate *cert,
+                              GDateTime         *now)
+{
+  g_autofree char *subject = custos_certificate_dup_subject (cert);
+  g_autofree char *cn = custos_certificate_dup_common_name (cert);
+  g_autofree char *fingerprint = custos_certificate_dup_fingerprint_hex (cert);
+  g_autofree char *not_before = custos_cli_format_date (custos_certificate_get_not_before (cert));
+  g_autofree char *not_after = custos_cli_format_date (custos_certificate_get_not_after (cert));
+  EVP_PKEY *pkey = custos_certificate_get_public_key (cert);
+  CustosWrapAlg alg = 0;
+
+  if (!custos_certificate_get_wrap_alg (cert, FALSE, &alg, NULL))
+    alg = 0;
+  add_string (builder, "subject", subject);
+  add_string (builder, "common_name", cn);
+  add_string (builder, "fingerprint", fingerprint);
+  add_string (builder, "key_type", pkey != NULL ? EVP_PKEY_get0_type_name (pkey) : NULL);
+  json_builder_set_member_name (builder, "key_bits");
+  json_builder_add_int_value (builder, pkey != NULL ? EVP_PKEY_get_bits (pkey) : 0);
+  add_string (builder, "wrap", alg != 0 ? custos_wrap_alg_to_string (alg) : NULL);
+  add_string (builder, "not_before", not_before);
+  add_string (builder, "not_after", not_after);
+  json_builder_set_member_name (builder, "expired");
+  json_builder_add_boolean_value (builder,
+                                  g_date_time_compare (now,
+                                                       custos_certificate_get_not_after (cert)) > 0);
+  json_builder_set_member_name (builder, "not_yet_valid");
+  json_builder_add_boolean_value (builder,
+                                  g_date_time_compare (now,
+                                                       custos_certificate_get_not_before (cert)) < 0);
+  json_builder_set_member_name (builder, "days_left");
+  json_builder_add_int_value (builder, custos_cli_cert_days_left (cert, now));
+}
