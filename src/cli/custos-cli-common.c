@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "custos-cli-common.h"
+#include "custos-cli-interaction.h"
 
 void
 custos_cli_options_clear (CustosCliOptions *options)
@@ -16,6 +17,28 @@ custos_cli_options_clear (CustosCliOptions *options)
   g_clear_pointer (&options->certs, g_strfreev);
   g_clear_pointer (&options->passphrase_file, g_free);
   g_clear_pointer (&options->ca_file, g_free);
+  custos_cli_token_options_clear (&options->token);
+}
+
+static gboolean
+card_wanted (const CustosCliOptions *options)
+{
+  return options->card || custos_cli_token_options_given (&options->token);
+}
+
+gboolean
+custos_cli_options_have_keys (const CustosCliOptions *options)
+{
+  return (options->keys != NULL && options->keys[0] != NULL) || card_wanted (options);
+}
+
+GTlsInteraction *
+custos_cli_options_interaction (const CustosCliOptions  *options,
+                                GError                 **error)
+{
+  if (card_wanted (options))
+    return custos_cli_pin_interaction_new (&options->token, error);
+  return custos_cli_interaction_new ();
 }
 
 const char *
@@ -59,10 +82,13 @@ custos_cli_add_key_options (GOptionContext   *context,
       N_("Allow RSA PKCS#1 v1.5 key wrapping (legacy smart cards)"), NULL },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &options->ca_file,
       N_("CA certificates (PEM) the seal signer must chain to"), N_("FILE") },
+    { "card", 0, 0, G_OPTION_ARG_NONE, &options->card,
+      N_("Use the keys on smart cards (PKCS#11 modules registered with p11-kit)"), NULL },
     { NULL }
   };
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  custos_cli_add_token_options (context, &options->token);
 }
 
 void
@@ -154,6 +180,24 @@ add_keys (CustosLocalKeyProvider *provider,
   return TRUE;
 }
 
+/* --token LABEL narrows to that card, as an RFC 7512 token attribute. */
+static CustosPkcs11Provider *
+card_provider_new (const CustosCliTokenOptions  *token,
+                   GError                      **error)
+{
+  CustosCliTokenOptions narrowed = *token;
+  g_autofree char *escaped = NULL;
+  g_autofree char *uri = NULL;
+
+  if (token->token != NULL && token->uri == NULL)
+    {
+      escaped = g_uri_escape_string (token->token, NULL, FALSE);
+      uri = g_strdup_printf ("pkcs11:token=%s", escaped);
+      narrowed.uri = uri;
+    }
+  return custos_cli_token_provider_new (&narrowed, error);
+}
+
 CustosKeyring *
 custos_cli_keyring_new (CustosCliOptions  *options,
                         GPtrArray        **certs_out,
@@ -178,8 +222,16 @@ custos_cli_keyring_new (CustosCliOptions  *options,
 
   keyring = custos_keyring_new ();
   custos_keyring_add_provider (keyring, CUSTOS_KEY_PROVIDER (provider));
+  if (card_wanted (options))
+    {
+      g_autoptr (CustosPkcs11Provider) cards = card_provider_new (&options->token, error);
+
+      if (cards == NULL)
+        return NULL;
+      custos_keyring_add_provider (keyring, CUSTOS_KEY_PROVIDER (cards));
+    }
   if (certs_out != NULL)
-    *certs_out = custos_key_provider_list_certificates (CUSTOS_KEY_PROVIDER (provider));
+    *certs_out = custos_key_provider_list_certificates (CUSTOS_KEY_PROVIDER (keyring));
   return g_steal_pointer (&keyring);
 }
 

@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "custos.h"
+#include "custos-cli-tokens.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,8 @@ typedef struct
   gboolean allow_legacy;
   gboolean json;
   gboolean quiet;
+  gboolean card;                /* --card: keys on smart cards too */
+  CustosCliTokenOptions token;  /* --token, --uri, --module, --pin-file */
 } CustosCliOptions;
 
 void            custos_cli_options_clear         (CustosCliOptions *options);
@@ -40,7 +43,8 @@ void            custos_cli_options_clear         (CustosCliOptions *options);
 /* --help shows the exit codes; the program name is set by main(). */
 GOptionContext *custos_cli_context_new           (const char       *parameter,
                                                   const char       *summary);
-/* --key, --cert, --passphrase-file, --allow-legacy, --ca */
+/* --key, --cert, --passphrase-file, --allow-legacy, --ca, and the smart
+ * card options --card, --token, --uri, --module, --pin-file */
 void            custos_cli_add_key_options       (GOptionContext   *context,
                                                   CustosCliOptions *options);
 /* --json, --quiet */
@@ -55,6 +59,13 @@ gboolean        custos_cli_usage_error           (const char       *command,
                                                   const char       *format,
                                                   ...) G_GNUC_PRINTF (2, 3);
 const char     *custos_cli_exit_codes_help       (void);
+
+/* Were keys given: key files, or a smart card? */
+gboolean        custos_cli_options_have_keys     (const CustosCliOptions *options);
+/* What asks for secrets: the PIN (from --pin-file or the terminal) when a
+ * card is used, else the passphrase of an encrypted key on the terminal. */
+GTlsInteraction *custos_cli_options_interaction  (const CustosCliOptions *options,
+                                                  GError               **error);
 
 /* The first line of the passphrase file, in wiped memory, NUL-terminated. */
 CustosSecret   *custos_cli_read_passphrase       (const char       *path,

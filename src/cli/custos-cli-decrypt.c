@@ -681,8 +681,10 @@ static gboolean
 open_input (Decrypt *self,
             GError **error)
 {
-  g_autoptr (GTlsInteraction) interaction = custos_cli_interaction_new ();
+  g_autoptr (GTlsInteraction) interaction = custos_cli_options_interaction (&self->options, error);
 
+  if (interaction == NULL)
+    return FALSE;
   self->reader = custos_cli_reader_new (self->path, error);
   if (self->reader == NULL)
     return FALSE;
@@ -723,7 +725,8 @@ run (Decrypt *self)
   g_autoptr (GError) error = NULL;
   int code;
 
-  if ((self->options.keys != NULL || self->options.certs != NULL) &&
+  if ((self->options.keys != NULL || self->options.certs != NULL ||
+       custos_cli_options_have_keys (&self->options)) &&
       (self->keyring = custos_cli_keyring_new (&self->options, &self->key_certs, &error)) == NULL)
     {
       custos_cli_error ("%s", error->message);

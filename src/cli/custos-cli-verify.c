@@ -34,7 +34,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Verify, verify_clear)
 static gboolean
 has_keys (Verify *self)
 {
-  return self->options.keys != NULL && self->options.keys[0] != NULL;
+  return custos_cli_options_have_keys (&self->options);
 }
 
 static gboolean
@@ -49,7 +49,8 @@ read_all (Verify  *self,
   custos_reader_set_decrypt (self->reader, has_keys (self));
   if (self->keyring != NULL)
     {
-      g_autoptr (GTlsInteraction) interaction = custos_cli_interaction_new ();
+      g_autoptr (GTlsInteraction) interaction = custos_cli_options_interaction (&self->options,
+                                                                                NULL);
 
       custos_reader_set_key_provider (self->reader, CUSTOS_KEY_PROVIDER (self->keyring));
       custos_reader_set_interaction (self->reader, interaction);
@@ -321,7 +322,8 @@ custos_cli_verify (int    argc,
     }
   self.path = argv[1];
 
-  if ((self.options.keys != NULL || self.options.certs != NULL) &&
+  if ((self.options.keys != NULL || self.options.certs != NULL ||
+       custos_cli_options_have_keys (&self.options)) &&
       (self.keyring = custos_cli_keyring_new (&self.options, NULL, &error)) == NULL)
     {
       custos_cli_error ("%s", error->message);

@@ -534,6 +534,55 @@ test_local (void)
   assert_status (result, 5);
 }
 
+/* The investigator's day: a key made on the card, a recording encrypted
+ * for its certificate, decrypted with the card and its PIN; a wrong PIN is
+ * refused and says so; verify checks GCM with the card too. */
+static void
+test_decrypt_with_card (void)
+{
+  g_autofree char *cert = tmp_path ("dave-card.pem");
+  g_autofree char *fusion = tmp_path ("dave.fusion");
+  g_autofree char *out_dir = tmp_path ("dave-out");
+  g_autofree char *h264 = NULL;
+  g_autoptr (Result) result = NULL;
+  g_autoptr (JsonObject) root = NULL;
+  JsonObject *summary;
+  GStatBuf st;
+
+  if (skip_without_softhsm ())
+    return;
+  init_token ("cli-dave");
+  result = run_cli ("enroll", "--token", "cli-dave", "--name", "Dave Investigator",
+                    "--key-type", "ec:P-256", "--pin-file", pin_file, "--cert-out", cert, NULL);
+  assert_status (result, 0);
+  g_clear_pointer (&result, result_free);
+  result = run_cli ("create", "-q", "-o", fusion, "--source", SOURCE, "--recipient", cert, NULL);
+  assert_status (result, 0);
+
+  g_clear_pointer (&result, result_free);
+  result = run_cli ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
+                    "--pin-file", bad_pin_file, NULL);
+  assert_status (result, 5);
+  g_assert_nonnull (strstr (result->err, "PIN"));
+
+  g_clear_pointer (&result, result_free);
+  result = run_cli ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
+                    "--pin-file", pin_file, NULL);
+  assert_status (result, 0);
+  h264 = g_build_filename (out_dir, "stream0-video.h264", NULL);
+  g_assert_cmpint (g_stat (h264, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 1000);
+
+  /* verify with the card checks every GCM tag: all 30 decrypted, none locked. */
+  g_clear_pointer (&result, result_free);
+  result = run_cli ("verify", fusion, "--card", "--token", "cli-dave", "--pin-file", pin_file,
+                    "--json", NULL);
+  root = parse_json (result->out);
+  summary = json_object_get_object_member (root, "summary");
+  g_assert_cmpint (json_object_get_int_member (summary, "decrypted"), ==, 30);
+  g_assert_cmpint (json_object_get_int_member (summary, "locked"), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -552,6 +601,7 @@ main (int   argc,
   g_test_add_func ("/cli/keys/wrong-pin", test_wrong_pin);
   g_test_add_func ("/cli/keys/token-choice", test_token_choice);
   g_test_add_func ("/cli/keys/local", test_local);
+  g_test_add_func ("/cli/keys/decrypt-with-card", test_decrypt_with_card);
 
   return g_test_run ();
 }
