@@ -21,5 +21,9 @@ int custos_cli_keys    (int    argc,
                         char **argv);
 int custos_cli_enroll  (int    argc,
                         char **argv);
+int custos_cli_export  (int    argc,
+                        char **argv);
+int custos_cli_play    (int    argc,
+                        char **argv);
 
 G_END_DECLS

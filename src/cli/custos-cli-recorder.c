@@ -423,14 +423,19 @@ sink_take_sample (CustosCliRecorder *self,
   gint64 pts = 0, dts = 0;
   gboolean have_pts = buffer && running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
   gboolean have_dts = buffer && running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
-  gint64 previous = sink->last_dts_us != G_MININT64 ? sink->last_dts_us : self->start_us;
+  gint64 previous = sink->last_dts_us;
 
   sink->pending = sample;
   sink->pending_pts_us = have_pts ? self->start_us + pts
-                         : have_dts ? self->start_us + dts : previous;
+                         : have_dts ? self->start_us + dts
+                         : previous != G_MININT64 ? previous : self->start_us;
   sink->pending_dts_us = have_dts ? self->start_us + dts : sink->pending_pts_us;
-  /* The format wants decode times that never go back within a stream. */
-  sink->pending_dts_us = MAX (sink->pending_dts_us, previous);
+  /* The format wants decode times that never go back within a stream. The
+   * first may come before the start: with B-frames, frames are decoded
+   * before they are shown, and clamping those decode times would give
+   * several frames the same one, which muxers cannot store. */
+  if (previous != G_MININT64)
+    sink->pending_dts_us = MAX (sink->pending_dts_us, previous);
 }
 
 /* Streams */

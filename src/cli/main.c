@@ -34,6 +34,10 @@ static const Command commands[] = {
     custos_cli_keys, FALSE },
   { "enroll", N_("Make this machine's key pair and encryption certificate"),
     custos_cli_enroll, FALSE },
+  { "export", N_("Export a fusion file or a time range of it as MP4, MKV, fusion or PNG"),
+    custos_cli_export, TRUE },
+  { "play", N_("Play a fusion file in a window"),
+    custos_cli_play, TRUE },
 };
 
 static void
@@ -103,7 +107,7 @@ main (int   argc,
   /* Set once (GLib wants that): --help then reads “custos-cli COMMAND …”. */
   prgname = g_strdup_printf ("custos-cli %s", command->name);
   g_set_prgname (prgname);
-  /* Only create runs pipelines; the others stay quick to start. */
+  /* Only the commands that run pipelines start GStreamer; the others stay quick. */
   if (command->needs_gstreamer)
     gst_init (NULL, NULL);
   return command->run (argc - 1, argv + 1);

@@ -9,6 +9,7 @@
 #include "custos-crypto.h"
 #include "custos-record.h"
 #include "custos-rewrap.h"
+#include "custos-rewrap-private.h"
 
 typedef struct
 {
@@ -25,14 +26,14 @@ typedef struct
   gint64  delta;
 } Shift;
 
-typedef struct
+struct _CustosRecordCopy
 {
-  GInputStream      *in;
   GOutputStream     *out;
   CustosKeyProvider *provider;
   GTlsInteraction   *interaction;
   GCancellable      *cancellable;
   gboolean           legacy;
+  guint64            base;
   GPtrArray         *recipients;   /* Recipient */
   gboolean           have_source;
   guint8             source_id[CUSTOS_RECIPIENT_ID_LEN];
@@ -41,7 +42,9 @@ typedef struct
   guint64            in_offset;
   guint64            out_offset;
   GArray            *shifts;
-} Rewrap;
+};
+
+typedef CustosRecordCopy Rewrap;
 
 static void
 recipient_free (Recipient *r)
@@ -52,22 +55,61 @@ recipient_free (Recipient *r)
   g_free (r);
 }
 
-static void
-rewrap_clear (Rewrap *rw)
+CustosRecordCopy *
+custos_record_copy_new (GOutputStream     *output,
+                        guint64            base,
+                        CustosKeyProvider *provider,
+                        GTlsInteraction   *interaction,
+                        GCancellable      *cancellable)
+{
+  Rewrap *rw = g_new0 (Rewrap, 1);
+  Shift start = { 0, -(gint64) base };
+
+  rw->out = g_object_ref (output);
+  rw->provider = provider ? g_object_ref (provider) : NULL;
+  rw->interaction = interaction ? g_object_ref (interaction) : NULL;
+  rw->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  rw->base = base;
+  rw->recipients = g_ptr_array_new_with_free_func ((GDestroyNotify) recipient_free);
+  rw->source_wraps = g_hash_table_new_full (NULL, NULL, NULL,
+                                            (GDestroyNotify) custos_wrapped_kek_free);
+  rw->source_keks = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) custos_secret_unref);
+  rw->shifts = g_array_new (FALSE, FALSE, sizeof (Shift));
+  g_array_append_val (rw->shifts, start);
+  return rw;
+}
+
+void
+custos_record_copy_free (CustosRecordCopy *rw)
 {
   g_clear_pointer (&rw->recipients, g_ptr_array_unref);
   g_clear_pointer (&rw->source_wraps, g_hash_table_unref);
   g_clear_pointer (&rw->source_keks, g_hash_table_unref);
   g_clear_pointer (&rw->shifts, g_array_unref);
+  g_clear_object (&rw->out);
+  g_clear_object (&rw->provider);
+  g_clear_object (&rw->interaction);
+  g_clear_object (&rw->cancellable);
+  g_free (rw);
 }
 
-static gboolean
-add_recipients (Rewrap     *rw,
-                GPtrArray  *certs,
-                GError    **error)
+guint64
+custos_record_copy_get_written (CustosRecordCopy *rw)
+{
+  return rw->out_offset;
+}
+
+gboolean
+custos_record_copy_add_recipients (CustosRecordCopy  *rw,
+                                   GPtrArray         *certs,
+                                   gboolean           legacy,
+                                   GError           **error)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 
+  g_return_val_if_fail (certs->len == 0 || rw->provider != NULL, FALSE);
+
+  rw->legacy = legacy;
   for (guint i = 0; i < certs->len; i++)
     {
       Recipient *r = g_new0 (Recipient, 1);
@@ -277,6 +319,42 @@ on_key (Rewrap       *rw,
   return TRUE;
 }
 
+/* INDEX offsets are not sealed: one that points before the copied range
+ * cannot be mapped, and says the index does not describe this file. */
+static gboolean
+check_in_range (Rewrap   *rw,
+                guint64   offset,
+                GError  **error)
+{
+  if (offset >= rw->base)
+    return TRUE;
+  g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
+               "the index at offset %" G_GUINT64_FORMAT " points before the exported range "
+               "(offset %" G_GUINT64_FORMAT ")", rw->in_offset, offset);
+  return FALSE;
+}
+
+static gboolean
+map_index (Rewrap            *rw,
+           CustosIndexRecord *ir,
+           GError           **error)
+{
+  if (!check_in_range (rw, ir->sync_offset, error) ||
+      !check_in_range (rw, ir->segment_offset, error))
+    return FALSE;
+  ir->sync_offset = map_offset (rw, ir->sync_offset);
+  ir->segment_offset = map_offset (rw, ir->segment_offset);
+  for (guint i = 0; i < ir->entries->len; i++)
+    {
+      CustosIndexEntry *e = &g_array_index (ir->entries, CustosIndexEntry, i);
+
+      if (!check_in_range (rw, e->offset, error))
+        return FALSE;
+      e->offset = map_offset (rw, e->offset);
+    }
+  return TRUE;
+}
+
 static gboolean
 rewrite_index (Rewrap       *rw,
                const guint8 *body,
@@ -290,18 +368,37 @@ rewrite_index (Rewrap       *rw,
 
   if (!custos_index_record_parse (body, len, &ir, error))
     return FALSE;
-  ir.sync_offset = map_offset (rw, ir.sync_offset);
-  ir.segment_offset = map_offset (rw, ir.segment_offset);
-  for (guint i = 0; i < ir.entries->len; i++)
+  ok = map_index (rw, &ir, error);
+  if (ok)
     {
-      CustosIndexEntry *e = &g_array_index (ir.entries, CustosIndexEntry, i);
-      e->offset = map_offset (rw, e->offset);
+      start = custos_record_begin (rec, CUSTOS_RECORD_INDEX, 0);
+      custos_index_record_append (rec, &ir);
+      ok = custos_record_finish (rec, start, error) && emit (rw, rec->data, rec->len, error);
     }
-  start = custos_record_begin (rec, CUSTOS_RECORD_INDEX, 0);
-  custos_index_record_append (rec, &ir);
   custos_index_record_clear (&ir);
-  ok = custos_record_finish (rec, start, error) && emit (rw, rec->data, rec->len, error);
   return ok;
+}
+
+gboolean
+custos_record_copy_write_toc (CustosRecordCopy  *rw,
+                              GArray            *entries,
+                              GError           **error)
+{
+  g_autoptr (GArray) mapped = g_array_copy (entries);
+  g_autoptr (GByteArray) rec = g_byte_array_new ();
+  gsize start;
+
+  for (guint i = 0; i < mapped->len; i++)
+    {
+      CustosTocEntry *e = &g_array_index (mapped, CustosTocEntry, i);
+
+      if (!check_in_range (rw, e->index_offset, error))
+        return FALSE;
+      e->index_offset = map_offset (rw, e->index_offset);
+    }
+  start = custos_record_begin (rec, CUSTOS_RECORD_TOC, 0);
+  custos_toc_record_append (rec, mapped, rw->out_offset);
+  return custos_record_finish (rec, start, error) && emit (rw, rec->data, rec->len, error);
 }
 
 static gboolean
@@ -311,65 +408,64 @@ rewrite_toc (Rewrap       *rw,
              GError      **error)
 {
   g_autoptr (GArray) entries = custos_toc_record_parse (body, len, rw->in_offset, error);
-  g_autoptr (GByteArray) rec = g_byte_array_new ();
-  gsize start;
 
-  if (entries == NULL)
-    return FALSE;
-  for (guint i = 0; i < entries->len; i++)
-    {
-      CustosTocEntry *e = &g_array_index (entries, CustosTocEntry, i);
-      e->index_offset = map_offset (rw, e->index_offset);
-    }
-  start = custos_record_begin (rec, CUSTOS_RECORD_TOC, 0);
-  custos_toc_record_append (rec, entries, rw->out_offset);
-  return custos_record_finish (rec, start, error) && emit (rw, rec->data, rec->len, error);
+  return entries != NULL && custos_record_copy_write_toc (rw, entries, error);
 }
 
-/* Reads the record at the input's position; NULL with no error at the end. */
-static guint8 *
-read_record (Rewrap             *rw,
-             CustosRecordHeader *h,
-             GError            **error)
+guint8 *
+custos_record_read_next (GInputStream        *in,
+                         guint64              offset,
+                         CustosRecordHeader  *h,
+                         GCancellable        *cancellable,
+                         GError             **error)
 {
   guint8 head[CUSTOS_RECORD_HEADER_LEN];
   g_autofree guint8 *rec = NULL;
   gsize got;
 
-  if (!g_input_stream_read_all (rw->in, head, sizeof head, &got, rw->cancellable, error))
+  if (!g_input_stream_read_all (in, head, sizeof head, &got, cancellable, error))
     return NULL;
   if (got == 0)
     return NULL;
   if (!custos_record_header_parse (head, got, h, error))
     {
       g_prefix_error (error, "offset %" G_GUINT64_FORMAT ": an export needs an intact file: ",
-                      rw->in_offset);
+                      offset);
       return NULL;
     }
   rec = g_malloc (sizeof head + h->length);
   memcpy (rec, head, sizeof head);
-  if (!g_input_stream_read_all (rw->in, rec + sizeof head, h->length, &got, rw->cancellable, error))
+  if (!g_input_stream_read_all (in, rec + sizeof head, h->length, &got, cancellable, error))
     return NULL;
   if (got != h->length)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                   "the file ends inside a record at offset %" G_GUINT64_FORMAT, rw->in_offset);
+                   "the file ends inside a record at offset %" G_GUINT64_FORMAT, offset);
       return NULL;
     }
   return g_steal_pointer (&rec);
 }
 
+/* Key records are only looked at when there is someone to share them with. */
 static gboolean
-copy_record (Rewrap             *rw,
-             CustosRecordHeader *h,
-             const guint8       *rec,
-             GError            **error)
+sharing (Rewrap *rw)
+{
+  return rw->provider != NULL;
+}
+
+gboolean
+custos_record_copy_record (CustosRecordCopy          *rw,
+                           guint64                    offset,
+                           const CustosRecordHeader  *h,
+                           const guint8              *rec,
+                           GError                   **error)
 {
   const guint8 *body = rec + CUSTOS_RECORD_HEADER_LEN;
   gsize len = CUSTOS_RECORD_HEADER_LEN + h->length;
   guint64 out_before = rw->out_offset;
   gboolean ok;
 
+  rw->in_offset = offset;
   switch (h->type)
     {
     case CUSTOS_RECORD_INDEX:
@@ -377,17 +473,31 @@ copy_record (Rewrap             *rw,
     case CUSTOS_RECORD_TOC:
       return rewrite_toc (rw, body, h->length, error);
     case CUSTOS_RECORD_RECIPIENT:
-      ok = emit (rw, rec, len, error) && on_recipient (rw, body, h->length, error);
+      ok = emit (rw, rec, len, error) &&
+           (!sharing (rw) || on_recipient (rw, body, h->length, error));
       break;
     case CUSTOS_RECORD_KEY:
-      ok = emit (rw, rec, len, error) && on_key (rw, body, h->length, error);
+      ok = emit (rw, rec, len, error) && (!sharing (rw) || on_key (rw, body, h->length, error));
       break;
     default:
       return emit (rw, rec, len, error);
     }
   if (ok && rw->out_offset - out_before != len)
-    note_shift (rw, rw->in_offset + len);
+    note_shift (rw, offset + len);
   return ok;
+}
+
+gboolean
+custos_record_copy_finish (CustosRecordCopy  *rw,
+                           GError           **error)
+{
+  if (rw->provider != NULL && !rw->have_source)
+    {
+      g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
+                           "none of your keys opens this file, so its keys cannot be shared");
+      return FALSE;
+    }
+  return g_output_stream_flush (rw->out, rw->cancellable, error);
 }
 
 gboolean
@@ -400,41 +510,33 @@ custos_rewrap (GInputStream      *input,
                GCancellable      *cancellable,
                GError           **error)
 {
-  Rewrap rw = { input, output, provider, interaction, cancellable, legacy };
-  gboolean ok = TRUE;
+  g_autoptr (CustosRecordCopy) copy = NULL;
+  guint64 offset = 0;
 
   g_return_val_if_fail (G_IS_INPUT_STREAM (input), FALSE);
   g_return_val_if_fail (CUSTOS_IS_KEY_PROVIDER (provider), FALSE);
 
-  rw.recipients = g_ptr_array_new_with_free_func ((GDestroyNotify) recipient_free);
-  rw.source_wraps = g_hash_table_new_full (NULL, NULL, NULL,
-                                           (GDestroyNotify) custos_wrapped_kek_free);
-  rw.source_keks = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) custos_secret_unref);
-  rw.shifts = g_array_new (FALSE, FALSE, sizeof (Shift));
-  ok = add_recipients (&rw, recipients, error);
-
-  while (ok)
+  copy = custos_record_copy_new (output, 0, provider, interaction, cancellable);
+  if (!custos_record_copy_add_recipients (copy, recipients, legacy, error))
+    return FALSE;
+  for (;;)
     {
       CustosRecordHeader h;
       GError *local = NULL;
-      g_autofree guint8 *rec = read_record (&rw, &h, &local);
+      g_autofree guint8 *rec = custos_record_read_next (input, offset, &h, cancellable, &local);
 
       if (rec == NULL)
         {
-          ok = local == NULL;
           if (local != NULL)
-            g_propagate_error (error, local);
+            {
+              g_propagate_error (error, local);
+              return FALSE;
+            }
           break;
         }
-      ok = copy_record (&rw, &h, rec, error);
-      rw.in_offset += CUSTOS_RECORD_HEADER_LEN + h.length;
+      if (!custos_record_copy_record (copy, offset, &h, rec, error))
+        return FALSE;
+      offset += CUSTOS_RECORD_HEADER_LEN + h.length;
     }
-  if (ok && !rw.have_source)
-    {
-      g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-                           "none of your keys opens this file, so its keys cannot be shared");
-      ok = FALSE;
-    }
-  rewrap_clear (&rw);
-  return ok && g_output_stream_flush (output, cancellable, error);
+  return custos_record_copy_finish (copy, error);
 }

@@ -4,6 +4,7 @@
 #include "custos-certificate.h"
 #include "custos-crypto.h"
 #include "custos-enroll.h"
+#include "custos-export.h"
 #include "custos-format.h"
 #include "custos-key-cache.h"
 #include "custos-key-provider.h"

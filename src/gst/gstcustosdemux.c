@@ -18,6 +18,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_custos_demux_debug);
 #define QUEUE_BYTES (4 * 1024 * 1024)
 /* The loop's way of saying it already posted the error. */
 #define FLOW_ERROR_POSTED GST_FLOW_CUSTOM_ERROR
+/* How far past the stop position the reader may go to reach a seal. */
+#define DRAIN_LIMIT (30 * GST_SECOND)
 
 typedef struct
 {
@@ -71,6 +73,13 @@ struct _GstCustosDemux
   gint64             last_us;
   gboolean           snap_to_keyframe;
   gint               flow;          /* GstFlowReturn chain() reports upstream */
+  /* Past the segment's stop the reader reads on, pushing nothing, to the
+   * seal of the records it pushed, so that they get their verdict before
+   * EOS (an export of a range must know whether its last frames are
+   * authentic). */
+  gboolean           draining;
+  gboolean           drained;
+  GstClockTime       drain_limit;
 
   /* With the object lock: queries read them. */
   GstSegment         segment;
@@ -464,6 +473,9 @@ on_seal (CustosReader           *reader,
   GstCustosDemux *self = user_data;
   GstStructure *st = gst_custos_verification_new (result, known_base (self));
 
+  if (self->draining)
+    self->drained = TRUE;
+
   GST_DEBUG_OBJECT (self, "%" GST_PTR_FORMAT, st);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), st));
 }
@@ -561,6 +573,39 @@ past_stop (GstCustosDemux *self,
   return GST_CLOCK_TIME_IS_VALID (stop) && dts > stop;
 }
 
+/* Whether the records read so far will meet a seal: only sealed
+ * recordings are worth reading on for. */
+static gboolean
+expects_seal (GstCustosDemux *self)
+{
+  g_autoptr (GPtrArray) signers = custos_reader_get_signers (self->reader);
+  gboolean verify;
+
+  GST_OBJECT_LOCK (self);
+  verify = self->verify;
+  GST_OBJECT_UNLOCK (self);
+  return verify && signers->len > 0;
+}
+
+static GstFlowReturn
+drain (GstCustosDemux *self,
+       GstClockTime    dts)
+{
+  if (!self->draining)
+    {
+      GST_OBJECT_LOCK (self);
+      self->drain_limit = self->segment.stop + DRAIN_LIMIT;
+      GST_OBJECT_UNLOCK (self);
+      self->draining = TRUE;
+      self->drained = !expects_seal (self);
+      GST_DEBUG_OBJECT (self, "past the stop position; %s", self->drained ? "done" :
+                        "reading on to the next seal");
+    }
+  if (self->drained || dts > self->drain_limit)
+    return GST_FLOW_EOS;
+  return GST_FLOW_OK;
+}
+
 static GstFlowReturn
 handle_packet (GstCustosDemux *self,
                CustosPacket   *p)
@@ -578,8 +623,8 @@ handle_packet (GstCustosDemux *self,
   pts = stream_to_output (self, s, p->pts_us);
   if (self->snap_to_keyframe)
     snap_segment (self, pts);
-  if (past_stop (self, stream_to_output (self, s, p->dts_us)))
-    return GST_FLOW_EOS;
+  if (self->draining || past_stop (self, stream_to_output (self, s, p->dts_us)))
+    return drain (self, stream_to_output (self, s, p->dts_us));
   send_pending_events (self, s);
 
   switch (p->status)
@@ -899,6 +944,7 @@ do_seek (GstCustosDemux *self,
       self->seqnum = seqnum;
       GST_OBJECT_UNLOCK (self);
       self->snap_to_keyframe = (flags & GST_SEEK_FLAG_KEY_UNIT) != 0;
+      self->draining = self->drained = FALSE;
     }
   restart_streams (self);
   g_atomic_int_set (&self->flow, GST_FLOW_OK);
@@ -1050,6 +1096,7 @@ flush_stop (GstCustosDemux *self,
   gst_custos_queue_stream_set_flushing (GST_CUSTOS_QUEUE_STREAM (self->input), FALSE);
   g_cancellable_reset (self->cancellable);
   restart_streams (self);
+  self->draining = self->drained = FALSE;
   g_atomic_int_set (&self->flow, GST_FLOW_OK);
   push_event_all (self, event);
   gst_task_start (self->task);
@@ -1107,6 +1154,7 @@ reset_state (GstCustosDemux *self)
   self->have_base = FALSE;
   self->have_range = FALSE;
   self->snap_to_keyframe = FALSE;
+  self->draining = self->drained = FALSE;
   self->index_origin_us = 0;
   GST_OBJECT_LOCK (self);
   gst_segment_init (&self->segment, GST_FORMAT_TIME);

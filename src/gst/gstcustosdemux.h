@@ -13,6 +13,10 @@
  * reader lands on the keyframe at or before the target; with
  * GST_SEEK_FLAG_KEY_UNIT the new segment starts at that keyframe,
  * otherwise at the target (downstream clips what decodes before it).
+ * With a stop position, the element reads on past it, pushing nothing,
+ * to the seal of the segment it stopped in (at most 30 s of data), so
+ * that every packet it pushed has its "custos-verification" verdict
+ * before EOS.
  * Otherwise (network, live) buffers are queued from chain() and read in
  * the element's own task; seeks are passed upstream, and data after an
  * upstream flush must start at a sync point (a FILE_HEADER), as wire
