@@ -25,5 +25,7 @@ int custos_cli_export  (int    argc,
                         char **argv);
 int custos_cli_play    (int    argc,
                         char **argv);
+int custos_cli_fetch   (int    argc,
+                        char **argv);
 
 G_END_DECLS

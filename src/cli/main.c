@@ -38,6 +38,8 @@ static const Command commands[] = {
     custos_cli_export, TRUE },
   { "play", N_("Play a fusion file in a window"),
     custos_cli_play, TRUE },
+  { "fetch", N_("Fetch a time range or the live stream of a camera from an archiver"),
+    custos_cli_fetch, FALSE },
 };
 
 static void

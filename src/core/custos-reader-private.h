@@ -76,6 +76,8 @@ struct _CustosReader
   CustosFileHeader   header;
   gboolean           have_header;
   StreamState        streams[CUSTOS_MAX_STREAMS];
+  /* Descriptors of earlier recordings: get_streams() callers may hold them. */
+  GPtrArray         *retired_streams;
   GHashTable        *recipients;    /* id (GBytes) -> CustosRecipientInfo */
   /* Key records are written twice; a damaged copy fails its integrity
    * check (OAEP, KWP) and the next distinct copy is tried. */

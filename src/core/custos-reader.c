@@ -75,6 +75,7 @@ custos_reader_finalize (GObject *object)
       custos_reader_stream_drop_key (&self->streams[i]);
       g_clear_pointer (&self->streams[i].info, custos_stream_info_free);
     }
+  g_clear_pointer (&self->retired_streams, g_ptr_array_unref);
   g_clear_object (&self->input);
   g_clear_object (&self->provider);
   g_clear_pointer (&self->identities, g_ptr_array_unref);
@@ -131,6 +132,7 @@ custos_reader_init (CustosReader *self)
                                          (GDestroyNotify) g_bytes_unref,
                                          (GDestroyNotify) signer_free);
   self->seg = g_array_new (FALSE, FALSE, sizeof (SegEntry));
+  self->retired_streams = g_ptr_array_new_with_free_func ((GDestroyNotify) custos_stream_info_free);
   self->identities = g_ptr_array_new_with_free_func (g_object_unref);
   self->report = custos_report_new ();
   self->verdicts = g_array_new (FALSE, FALSE, sizeof (CustosSealVerdict));
@@ -303,6 +305,45 @@ custos_reader_get_signers (CustosReader *self)
 
 /* Descriptors */
 
+/* A recording is its source id and start: other fields changing (a
+ * damaged name in a repeated header) must not throw away its keys. */
+static gboolean
+same_recording (const CustosFileHeader *a,
+                const CustosFileHeader *b)
+{
+  return memcmp (a->source_id, b->source_id, sizeof a->source_id) == 0 &&
+         a->created_us == b->created_us;
+}
+
+/* docs/fusion-stream.md §4.1: a FILE_HEADER that differs from the one in
+ * force starts a new recording (the next file of an archive in one wire
+ * response, a writer restarted): its streams, keys, counters and seal
+ * chain are its own, and the open segment of the last one will never be
+ * sealed. */
+static void
+start_new_recording (CustosReader *self,
+                     guint64       offset)
+{
+  g_debug ("offset %" G_GUINT64_FORMAT ": a new recording starts", offset);
+  if (self->seg->len > 0)
+    custos_reader_finish_unsigned (self, "a new recording starts before its seal");
+  custos_reader_segment_reset (self);
+  self->have_prev = FALSE;
+  for (guint i = 0; i < CUSTOS_MAX_STREAMS; i++)
+    {
+      StreamState *st = &self->streams[i];
+
+      custos_reader_stream_drop_key (st);
+      st->have_last = FALSE;
+      if (st->info != NULL)
+        g_ptr_array_add (self->retired_streams, g_steal_pointer (&st->info));
+    }
+  g_hash_table_remove_all (self->wrapped_keks);
+  g_hash_table_remove_all (self->key_records);
+  g_hash_table_remove_all (self->keks);
+  g_hash_table_remove_all (self->failed_keks);
+}
+
 void
 custos_reader_handle_file_header (CustosReader *self,
                     const guint8 *body,
@@ -324,6 +365,8 @@ custos_reader_handle_file_header (CustosReader *self,
                            "offset %" G_GUINT64_FORMAT ": %s", offset, local->message);
       return;
     }
+  if (self->have_header && !same_recording (&self->header, &fh))
+    start_new_recording (self, offset);
   custos_file_header_clear (&self->header);
   self->header = fh;
   self->have_header = TRUE;

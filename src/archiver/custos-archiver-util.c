@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "custos-archiver"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "custos-archiver-util.h"
+
+char *
+custos_archiver_format_time (gint64 utc_us)
+{
+  g_autoptr (GDateTime) dt = NULL;
+  g_autofree char *base = NULL;
+
+  if (utc_us == CUSTOS_ARCHIVER_NO_TIME)
+    return NULL;
+  dt = g_date_time_new_from_unix_utc (utc_us / G_USEC_PER_SEC - (utc_us % G_USEC_PER_SEC < 0));
+  if (dt == NULL)
+    return NULL;
+  base = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
+  return g_strdup_printf ("%s.%06dZ", base,
+                          (int) (((utc_us % G_USEC_PER_SEC) + G_USEC_PER_SEC) % G_USEC_PER_SEC));
+}
+
+gboolean
+custos_archiver_parse_time (const char *text,
+                            gint64     *utc_us)
+{
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = NULL;
+
+  /* Bounded before parsing: the value comes from a URL. */
+  if (text == NULL || *text == '\0' || strlen (text) > 64)
+    return FALSE;
+  dt = g_date_time_new_from_iso8601 (text, utc);
+  if (dt == NULL)
+    return FALSE;
+  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
+gboolean
+custos_archiver_id_is_valid (const char *id)
+{
+  gsize len;
+
+  if (id == NULL || (len = strlen (id)) == 0 || len > 64)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (id[i]) && id[i] != '-' && id[i] != '_')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+custos_archiver_parse_fingerprint (const char *text,
+                                   guint8      out[32])
+{
+  guint n = 0;
+  int hi = -1;
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      int v;
+
+      if (*p == ':' || *p == ' ' || *p == '\t')
+        continue;
+      if ((v = g_ascii_xdigit_value (*p)) < 0 || n >= 32)
+        return FALSE;
+      if (hi < 0)
+        hi = v;
+      else
+        {
+          out[n++] = (guint8) (hi << 4 | v);
+          hi = -1;
+        }
+    }
+  return n == 32 && hi < 0;
+}
