@@ -124,6 +124,10 @@ custos_key_provider_real_unwrap_kek_async (CustosKeyProvider      *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, custos_key_provider_real_unwrap_kek_async);
+  /* A card operation cannot be interrupted, but the caller need not wait
+   * for it: a cancelled task returns at once and the KEK the thread may
+   * still produce is wiped with the task. */
+  g_task_set_return_on_cancel (task, TRUE);
 
   ud = g_new0 (UnwrapData, 1);
   ud->wrapped = custos_wrapped_kek_copy (wrapped);

@@ -445,86 +445,13 @@ custos_pkcs11_provider_unwrap_kek (CustosKeyProvider       *provider,
                                            &self->stats, error);
 }
 
-typedef struct
-{
-  CustosWrappedKek *wrapped;
-  GTlsInteraction  *interaction;
-} UnwrapData;
-
-static void
-unwrap_data_free (gpointer data)
-{
-  UnwrapData *ud = data;
-
-  g_clear_pointer (&ud->wrapped, custos_wrapped_kek_free);
-  g_clear_object (&ud->interaction);
-  g_free (ud);
-}
-
-static void
-unwrap_kek_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
-{
-  UnwrapData *ud = task_data;
-  GError *error = NULL;
-  CustosSecret *kek;
-
-  kek = custos_pkcs11_provider_unwrap_kek (source_object, ud->wrapped, ud->interaction,
-                                           cancellable, &error);
-  if (kek == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, kek, (GDestroyNotify) custos_secret_unref);
-}
-
-/* A card operation cannot be interrupted, but the caller need not wait
- * for it: a cancelled task returns at once and the KEK the thread may
- * still produce is wiped with the task. */
-static void
-custos_pkcs11_provider_unwrap_kek_async (CustosKeyProvider      *provider,
-                                         const CustosWrappedKek *wrapped,
-                                         GTlsInteraction        *interaction,
-                                         GCancellable           *cancellable,
-                                         GAsyncReadyCallback     callback,
-                                         gpointer                user_data)
-{
-  g_autoptr (GTask) task = NULL;
-  UnwrapData *ud;
-
-  task = g_task_new (provider, cancellable, callback, user_data);
-  g_task_set_source_tag (task, custos_pkcs11_provider_unwrap_kek_async);
-  g_task_set_return_on_cancel (task, TRUE);
-
-  ud = g_new0 (UnwrapData, 1);
-  ud->wrapped = custos_wrapped_kek_copy (wrapped);
-  ud->interaction = interaction != NULL ? g_object_ref (interaction) : NULL;
-  g_task_set_task_data (task, ud, unwrap_data_free);
-
-  g_task_run_in_thread (task, unwrap_kek_thread);
-}
-
-static CustosSecret *
-custos_pkcs11_provider_unwrap_kek_finish (CustosKeyProvider  *provider,
-                                          GAsyncResult       *result,
-                                          GError            **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, provider), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        custos_pkcs11_provider_unwrap_kek_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 custos_pkcs11_provider_key_provider_init (CustosKeyProviderInterface *iface)
 {
   iface->list_certificates = custos_pkcs11_provider_list_certificates;
   iface->has_recipient = custos_pkcs11_provider_has_recipient;
+  /* The interface's async pair runs unwrap_kek in a GTask thread. */
   iface->unwrap_kek = custos_pkcs11_provider_unwrap_kek;
-  iface->unwrap_kek_async = custos_pkcs11_provider_unwrap_kek_async;
-  iface->unwrap_kek_finish = custos_pkcs11_provider_unwrap_kek_finish;
 }
 
 /* GInitable */
