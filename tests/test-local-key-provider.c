@@ -9,6 +9,7 @@
 #include "custos-crypto.h"
 #include "custos-keyring.h"
 #include "custos-local-key-provider.h"
+#include "custos-test-interaction.h"
 #include "custos-test-util.h"
 
 /* Keys made once for the whole run; the openssl CLI is slow-ish. */
@@ -169,76 +170,6 @@ unwrap_async (CustosKeyProvider       *provider,
   return ret;
 }
 
-/* An interaction that answers ask_password with a fixed passphrase (or
- * declines when it has none) and remembers how it was asked. */
-
-#define TEST_TYPE_INTERACTION (test_interaction_get_type ())
-G_DECLARE_FINAL_TYPE (TestInteraction, test_interaction, TEST, INTERACTION, GTlsInteraction)
-
-struct _TestInteraction
-{
-  GTlsInteraction    parent_instance;
-  char              *answer;
-  guint              n_asks;
-  char              *last_description;
-  GTlsPasswordFlags  last_flags;
-  GThread           *last_thread;
-};
-
-G_DEFINE_FINAL_TYPE (TestInteraction, test_interaction, G_TYPE_TLS_INTERACTION)
-
-static GTlsInteractionResult
-test_interaction_ask_password (GTlsInteraction  *interaction,
-                               GTlsPassword     *password,
-                               GCancellable     *cancellable,
-                               GError          **error)
-{
-  TestInteraction *self = TEST_INTERACTION (interaction);
-
-  self->n_asks++;
-  self->last_thread = g_thread_self ();
-  self->last_flags = g_tls_password_get_flags (password);
-  g_free (self->last_description);
-  self->last_description = g_strdup (g_tls_password_get_description (password));
-
-  if (self->answer == NULL)
-    return G_TLS_INTERACTION_UNHANDLED;
-
-  g_tls_password_set_value (password, (const guchar *) self->answer, -1);
-  return G_TLS_INTERACTION_HANDLED;
-}
-
-static void
-test_interaction_finalize (GObject *object)
-{
-  TestInteraction *self = TEST_INTERACTION (object);
-
-  g_free (self->answer);
-  g_free (self->last_description);
-
-  G_OBJECT_CLASS (test_interaction_parent_class)->finalize (object);
-}
-
-static void
-test_interaction_class_init (TestInteractionClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_interaction_finalize;
-  G_TLS_INTERACTION_CLASS (klass)->ask_password = test_interaction_ask_password;
-}
-
-static void
-test_interaction_init (TestInteraction *self)
-{
-}
-
-static TestInteraction *
-test_interaction_new (const char *answer)
-{
-  TestInteraction *self = g_object_new (TEST_TYPE_INTERACTION, NULL);
-
-  self->answer = g_strdup (answer);
-  return self;
-}
 
 /* A provider with its own async path, to see the keyring use it. */
 
