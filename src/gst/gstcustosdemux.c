@@ -41,6 +41,7 @@ struct _GstCustosDemux
   GstPad            *sinkpad;
   GstTask           *task;
   GRecMutex          task_lock;
+  gint               stopping;    /* set while stop_task() runs: no pausing */
   GCancellable      *cancellable;
 
   /* Properties, with the object lock. */
@@ -811,7 +812,10 @@ pause_task (GstCustosDemux *self,
             GstFlowReturn   flow)
 {
   GST_DEBUG_OBJECT (self, "pausing: %s", gst_flow_get_name (flow));
-  gst_task_pause (self->task);
+  /* Pausing a task being stopped would set it back to PAUSED, and it
+   * would wait there for ever while stop_task() joins it. */
+  if (!g_atomic_int_get (&self->stopping))
+    gst_task_pause (self->task);
   if (flow == FLOW_ERROR_POSTED)
     flow = GST_FLOW_ERROR;
   else if (flow == GST_FLOW_NOT_LINKED || flow < GST_FLOW_EOS)
@@ -853,8 +857,15 @@ stop_task (GstCustosDemux *self)
   if (!self->pull_mode && self->input != NULL)
     gst_custos_queue_stream_set_flushing (GST_CUSTOS_QUEUE_STREAM (self->input), TRUE);
   g_cancellable_cancel (self->cancellable);
+  g_atomic_int_set (&self->stopping, TRUE);
   gst_task_stop (self->task);
+  /* The task lock is held for each iteration: taking it waits out the one
+   * that may have paused the task after the stop above; stop it again. */
+  g_rec_mutex_lock (&self->task_lock);
+  gst_task_stop (self->task);
+  g_rec_mutex_unlock (&self->task_lock);
   gst_task_join (self->task);
+  g_atomic_int_set (&self->stopping, FALSE);
 }
 
 /* Seeking (pull mode) */
