@@ -76,6 +76,39 @@ custos_test_run (const char *const *argv,
   return g_steal_pointer (&out);
 }
 
+void
+custos_test_run_args (const char *first,
+                      ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GBytes) out = NULL;
+  va_list args;
+
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  out = custos_test_run ((const char *const *) argv->pdata, NULL);
+}
+
+char *
+custos_test_softhsm_setup (void)
+{
+  g_autofree char *tokens = g_build_filename (custos_test_tmpdir (), "tokens", NULL);
+  char *conf = g_build_filename (custos_test_tmpdir (), "softhsm2.conf", NULL);
+  g_autofree char *text = g_strdup_printf ("directories.tokendir = %s\n"
+                                           "objectstore.backend = file\n"
+                                           "log.level = ERROR\n", tokens);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
+  g_file_set_contents (conf, text, -1, &error);
+  g_assert_no_error (error);
+  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
+  return conf;
+}
+
 GBytes *
 custos_test_openssl (const char *first,
                      ...)

@@ -19,6 +19,14 @@ GBytes     *custos_test_run           (const char *const *argv,
 /* Runs `openssl <args…>` (NULL-terminated) and returns its stdout. */
 GBytes     *custos_test_openssl       (const char  *first,
                                        ...) G_GNUC_NULL_TERMINATED;
+/* Runs `FIRST ARGS…` (NULL-terminated) and fails the test if it fails;
+ * the output is dropped. */
+void        custos_test_run_args      (const char  *first,
+                                       ...) G_GNUC_NULL_TERMINATED;
+/* A SoftHSM2 configuration with its token directory in the tmpdir, set as
+ * SOFTHSM2_CONF (children inherit it). Call it before p11-kit loads
+ * SoftHSM in this process. Returns the configuration's path. */
+char       *custos_test_softhsm_setup (void);
 /* Like custos_test_run but returns FALSE instead of failing. */
 gboolean    custos_test_try_run       (const char *const *argv,
                                        GBytes            *stdin_data,

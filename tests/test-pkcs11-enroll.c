@@ -45,22 +45,6 @@ tmp_path (const char *name)
   return g_build_filename (custos_test_tmpdir (), name, NULL);
 }
 
-static void
-run (const char *first,
-     ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GBytes) out = NULL;
-  va_list args;
-
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  out = custos_test_run ((const char *const *) argv->pdata, NULL);
-}
-
 /* `openssl ARGS…` with stdout and stderr together, as text. */
 static char *
 openssl_text (const char *first,
@@ -104,20 +88,10 @@ skip_without_softhsm (void)
 static void
 make_tokens (void)
 {
-  g_autofree char *tokens = tmp_path ("tokens");
-  g_autofree char *conf = tmp_path ("softhsm2.conf");
-  g_autofree char *text = g_strdup_printf ("directories.tokendir = %s\n"
-                                           "objectstore.backend = file\n"
-                                           "log.level = ERROR\n", tokens);
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
-  g_file_set_contents (conf, text, -1, &error);
-  g_assert_no_error (error);
   /* Before p11-kit loads SoftHSM for the first time in this process. */
-  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
+  g_free (custos_test_softhsm_setup ());
   for (guint i = 0; i < G_N_ELEMENTS (token_labels); i++)
-    run ("softhsm2-util", "--init-token", "--free", "--label", token_labels[i], "--pin", USER_PIN,
+    custos_test_run_args ("softhsm2-util", "--init-token", "--free", "--label", token_labels[i], "--pin", USER_PIN,
          "--so-pin", SO_PIN, NULL);
 }
 
@@ -445,7 +419,7 @@ assert_public_key_is_tokens (const char       *token_label,
   g_autofree char *from_token = NULL;
   g_autofree char *from_cert = NULL;
 
-  run ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token_label, "--read-object",
+  custos_test_run_args ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token_label, "--read-object",
        "--type", "pubkey", "--id", enrollment->id_hex, "--output-file", der_path, NULL);
   from_token = openssl_text ("pkey", "-pubin", "-inform", "DER", "-in", der_path, NULL);
   from_cert = openssl_text ("x509", "-noout", "-pubkey", "-in", pem_path, NULL);
@@ -578,7 +552,7 @@ make_ca (char **ca_cert,
   *ca_cert = tmp_path ("ca.pem");
   if (g_file_test (*ca_cert, G_FILE_TEST_EXISTS))
     return;
-  run ("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+  custos_test_run_args ("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
        "-nodes", "-keyout", *ca_key, "-out", *ca_cert, "-days", "30",
        "-subj", "/CN=Custos Test CA/O=Custos Tests",
        "-addext", "basicConstraints=critical,CA:TRUE",
@@ -597,7 +571,7 @@ ca_sign (const char *csr_path,
   char *out = tmp_path (name);
 
   make_ca (&ca_cert, &ca_key);
-  run ("openssl", "x509", "-req", "-in", csr_path, "-CA", ca_cert, "-CAkey", ca_key,
+  custos_test_run_args ("openssl", "x509", "-req", "-in", csr_path, "-CA", ca_cert, "-CAkey", ca_key,
        "-CAserial", serial, "-CAcreateserial", "-days", "30", "-copy_extensions", "copyall",
        "-out", out, NULL);
   return out;

@@ -52,39 +52,6 @@ tmp_path (const char *name)
   return g_build_filename (custos_test_tmpdir (), name, NULL);
 }
 
-static void
-run (const char *first,
-     ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GBytes) out = NULL;
-  va_list args;
-
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  out = custos_test_run ((const char *const *) argv->pdata, NULL);
-}
-
-static void
-write_softhsm_conf (void)
-{
-  g_autofree char *tokens = tmp_path ("tokens");
-  g_autofree char *conf = tmp_path ("softhsm2.conf");
-  g_autofree char *text = g_strdup_printf ("directories.tokendir = %s\n"
-                                           "objectstore.backend = file\n"
-                                           "log.level = ERROR\n", tokens);
-  g_autoptr (GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
-  g_file_set_contents (conf, text, -1, &error);
-  g_assert_no_error (error);
-  /* Before p11-kit loads SoftHSM for the first time in this process. */
-  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
-}
-
 /* A certificate for a key that lives on a token, with no engine: any
  * throwaway key signs a CSR, and -force_pubkey puts the token's key in. */
 static char *
@@ -96,10 +63,10 @@ certify_public_key (const char *name,
   g_autofree char *subj = g_strdup_printf ("/CN=%s/O=Custos Tests", name);
   char *cert = g_strdup_printf ("%s/%s.cert.pem", custos_test_tmpdir (), name);
 
-  run ("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+  custos_test_run_args ("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
        "-out", throw_key, NULL);
-  run ("openssl", "req", "-new", "-key", throw_key, "-subj", subj, "-out", csr, NULL);
-  run ("openssl", "x509", "-req", "-in", csr, "-force_pubkey", pub_pem, "-signkey", throw_key,
+  custos_test_run_args ("openssl", "req", "-new", "-key", throw_key, "-subj", subj, "-out", csr, NULL);
+  custos_test_run_args ("openssl", "x509", "-req", "-in", csr, "-force_pubkey", pub_pem, "-signkey", throw_key,
        "-days", "30", "-out", cert, NULL);
   return cert;
 }
@@ -109,7 +76,7 @@ der_of (const char *cert_pem)
 {
   char *der = g_strdup_printf ("%s.der", cert_pem);
 
-  run ("openssl", "x509", "-in", cert_pem, "-outform", "DER", "-out", der, NULL);
+  custos_test_run_args ("openssl", "x509", "-in", cert_pem, "-outform", "DER", "-out", der, NULL);
   return der;
 }
 
@@ -122,10 +89,10 @@ token_generate_key (TestToken  *token,
   g_autofree char *label = g_strdup_printf ("%s-key", token->label);
   g_autofree char *uri = g_strdup_printf ("pkcs11:token=%s;id=%%01;type=public", token->label);
 
-  run ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token->label, "--login",
+  custos_test_run_args ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token->label, "--login",
        "--pin", USER_PIN, "--keypairgen", "--key-type", token->key_type, "--id", "01",
        "--label", label, NULL);
-  run ("p11tool", "--provider", SOFTHSM_MODULE, "--login", "--export-pubkey", uri,
+  custos_test_run_args ("p11tool", "--provider", SOFTHSM_MODULE, "--login", "--export-pubkey", uri,
        "--outfile", pub_pem, NULL);
 }
 
@@ -137,7 +104,7 @@ token_make (TestToken *token)
   g_autofree char *cert_label = g_strdup_printf ("%s-cert", token->label);
   g_autoptr (GError) error = NULL;
 
-  run ("softhsm2-util", "--init-token", "--free", "--label", token->label, "--pin", USER_PIN,
+  custos_test_run_args ("softhsm2-util", "--init-token", "--free", "--label", token->label, "--pin", USER_PIN,
        "--so-pin", SO_PIN, NULL);
 
   if (token->key_type != NULL)
@@ -152,7 +119,7 @@ token_make (TestToken *token)
     }
 
   cert_der = der_of (token->cert_path);
-  run ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token->label, "--login",
+  custos_test_run_args ("pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token->label, "--login",
        "--pin", USER_PIN, "--write-object", cert_der, "--type", "cert", "--id", "01",
        "--label", cert_label, NULL);
 
@@ -986,7 +953,7 @@ test_removal (void)
   g_assert_cmpuint (custos_key_cache_get_size (cache), ==, 2);
   g_assert_cmpuint (custos_secret_get_live_count (), ==, live_before + 2);
 
-  run ("softhsm2-util", "--delete-token", "--token", remove_token.label, NULL);
+  custos_test_run_args ("softhsm2-util", "--delete-token", "--token", remove_token.label, NULL);
   wait_for_signal (&removed);
 
   g_assert_cmpuint (removed.count, ==, 1);
@@ -1292,7 +1259,7 @@ main (int   argc,
     {
       gint64 start = g_get_monotonic_time ();
 
-      write_softhsm_conf ();
+      g_free (custos_test_softhsm_setup ());
       /* For p11tool's --login; the token's test PIN, nothing secret. */
       g_setenv ("GNUTLS_PIN", USER_PIN, TRUE);
       for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)

@@ -203,24 +203,14 @@ init_token (const char *label)
 static void
 setup (void)
 {
-  g_autofree char *tokens = tmp_path ("tokens");
-  g_autofree char *conf = tmp_path ("softhsm2.conf");
-  g_autofree char *text = g_strdup_printf ("directories.tokendir = %s\n"
-                                           "objectstore.backend = file\n"
-                                           "log.level = ERROR\n", tokens);
-  g_autoptr (GError) error = NULL;
-
   pin_file = custos_test_write_file ("pin", USER_PIN "\n", strlen (USER_PIN) + 1);
   bad_pin_file = custos_test_write_file ("bad-pin", "0000\n", 5);
   passphrase_file = custos_test_write_file ("passphrase", PASSPHRASE "\n",
                                             strlen (PASSPHRASE) + 1);
   if (!have_softhsm)
     return;
-  g_assert_cmpint (g_mkdir_with_parents (tokens, 0700), ==, 0);
-  g_file_set_contents (conf, text, -1, &error);
-  g_assert_no_error (error);
   /* The children (custos-cli, softhsm2-util) inherit it. */
-  g_setenv ("SOFTHSM2_CONF", conf, TRUE);
+  g_free (custos_test_softhsm_setup ());
   init_token ("cli-alice");
   init_token ("cli-bob");
 }
