@@ -7,6 +7,7 @@
 #include <gst/app/gstappsink.h>
 #include <string.h>
 
+#include "custos-gst-time.h"
 #include "custos-camera-source.h"
 #include "custos-record.h"
 
@@ -242,30 +243,6 @@ custos_camera_source_play (CustosCameraSource  *self,
 
 /* Times */
 
-static gboolean
-running_time_us (const GstSegment *segment,
-                 GstClockTime      t,
-                 gint64           *out)
-{
-  guint64 running;
-  int sign;
-
-  if (!GST_CLOCK_TIME_IS_VALID (t))
-    return FALSE;
-  if (segment == NULL || segment->format != GST_FORMAT_TIME)
-    {
-      *out = (gint64) (t / 1000);
-      return TRUE;
-    }
-  /* x264enc shifts its segment by 1000 h so that DTS can precede PTS;
-   * running time is what starts at zero. */
-  sign = gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, t, &running);
-  if (sign == 0)
-    return FALSE;
-  *out = sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-  return TRUE;
-}
-
 /* The UTC of running time 0, from the wall clock and the pipeline's clock
  * at the same moment. */
 static void
@@ -293,8 +270,8 @@ sink_take (CustosCameraSource *self,
 
   if (!self->have_origin)
     take_origin (self);
-  have_pts = buffer && running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
-  have_dts = buffer && running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
+  have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
+  have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
   floor_us = sink->last_dts_us != G_MININT64 ? sink->last_dts_us : 0;
   sink->pending = sample;
   sink->pending_key = buffer && !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);

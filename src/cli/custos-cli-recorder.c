@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "custos-gst-time.h"
 #include "custos-cli-common.h"
 #include "custos-cli-recorder.h"
 
@@ -389,30 +390,6 @@ wait_for_pads (CustosCliRecorder  *self,
 
 /* Stream times */
 
-static gboolean
-running_time_us (const GstSegment *segment,
-                 GstClockTime      t,
-                 gint64           *out)
-{
-  guint64 running;
-  int sign;
-
-  if (!GST_CLOCK_TIME_IS_VALID (t))
-    return FALSE;
-  if (segment == NULL || segment->format != GST_FORMAT_TIME)
-    {
-      *out = (gint64) (t / 1000);
-      return TRUE;
-    }
-  /* Encoders may shift their segment (x264enc starts at 1000 h so DTS can
-   * precede PTS); running time is what starts at zero. */
-  sign = gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, t, &running);
-  if (sign == 0)
-    return FALSE;
-  *out = sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-  return TRUE;
-}
-
 static void
 sink_take_sample (CustosCliRecorder *self,
                   Sink              *sink,
@@ -421,8 +398,8 @@ sink_take_sample (CustosCliRecorder *self,
   const GstSegment *segment = gst_sample_get_segment (sample);
   GstBuffer *buffer = gst_sample_get_buffer (sample);
   gint64 pts = 0, dts = 0;
-  gboolean have_pts = buffer && running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
-  gboolean have_dts = buffer && running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
+  gboolean have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
+  gboolean have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
   gint64 previous = sink->last_dts_us;
 
   sink->pending = sample;

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "custos-gst"
+
+#include "config.h"
+
+#include "custos-gst-time.h"
+
+gboolean
+custos_gst_running_time_us (const GstSegment *segment,
+                            GstClockTime      t,
+                            gint64           *out)
+{
+  guint64 running;
+  int sign;
+
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return FALSE;
+  if (segment == NULL || segment->format != GST_FORMAT_TIME)
+    {
+      *out = (gint64) (t / 1000);
+      return TRUE;
+    }
+  /* Encoders may shift their segment (x264enc starts at 1000 h so DTS can
+   * precede PTS); running time is what starts at zero. */
+  sign = gst_segment_to_running_time_full (segment, GST_FORMAT_TIME, t, &running);
+  if (sign == 0)
+    return FALSE;
+  *out = sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
+  return TRUE;
+}
