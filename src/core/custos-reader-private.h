@@ -9,6 +9,7 @@
 
 #include "custos-crypto.h"
 #include "custos-reader.h"
+#include "custos-seal-hasher.h"
 
 G_BEGIN_DECLS
 
@@ -88,6 +89,9 @@ struct _CustosReader
   GHashTable        *signers;       /* id (GBytes) -> Signer */
 
   CustosSealChain   *chain;
+  /* Digests records on a second thread; the window must not move under
+   * the records it holds: custos_reader_window_settle() first. */
+  CustosSealHasher  *hasher;
   GArray            *seg;           /* SegEntry */
   gboolean           have_prev;
   guint32            prev_segment;
@@ -117,6 +121,9 @@ G_GNUC_INTERNAL gboolean custos_reader_next_record (CustosReader        *self,
                                                     guint64             *offset,
                                                     GCancellable        *cancellable,
                                                     GError             **error);
+
+/* Waits until no other thread reads the window's bytes. */
+G_GNUC_INTERNAL void     custos_reader_window_settle (CustosReader *self);
 
 /* custos-reader-keys.c: key records and unwrapping */
 G_GNUC_INTERNAL GBytes     *custos_reader_kek_key          (const guint8 id[CUSTOS_RECIPIENT_ID_LEN],

@@ -26,7 +26,13 @@ custos_reader_seg_add (CustosReader *self,
   if (!self->verify)
     return;
   if (self->chain == NULL)
-    self->chain = custos_seal_chain_new ();
+    {
+      self->chain = custos_seal_chain_new ();
+      if (self->hasher == NULL)
+        self->hasher = custos_seal_hasher_new ();
+      if (self->hasher != NULL)
+        custos_seal_chain_set_hasher (self->chain, self->hasher);
+    }
   custos_seal_chain_add (self->chain, rec, len);
   g_array_append_val (self->seg, *e);
 }

@@ -188,6 +188,8 @@ custos_reader_seek (CustosReader *self,
 
   g_mutex_lock (&self->busy);
   custos_reader_forget_pending (self);
+  /* The window is refilled from its start. */
+  custos_reader_window_settle (self);
   ok = seek_locked (self, time_us, cancellable, error);
   g_mutex_unlock (&self->busy);
   return ok;

@@ -10,6 +10,12 @@
 
 /* Input window */
 
+void
+custos_reader_window_settle (CustosReader *self)
+{
+  custos_seal_hasher_wait (self->hasher);
+}
+
 static gboolean
 fill (CustosReader *self,
       gsize         want,
@@ -21,8 +27,11 @@ fill (CustosReader *self,
   if (self->end - self->pos >= want || self->eof)
     return TRUE;
 
-  /* Keep only the unread (and marked) bytes, then grow to fit. */
+  /* Keep only the unread (and marked) bytes, then grow to fit. Both move
+   * bytes another thread may still be digesting. */
   drop = MIN (self->pos, self->mark);
+  if (drop > 0 || want + self->pos - drop + READ_CHUNK > self->cap)
+    custos_reader_window_settle (self);
   if (drop > 0)
     {
       memmove (self->buf, self->buf + drop, self->end - drop);

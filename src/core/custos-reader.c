@@ -67,6 +67,8 @@ custos_reader_finalize (GObject *object)
 {
   CustosReader *self = CUSTOS_READER (object);
 
+  /* The seal thread may still be reading the window. */
+  custos_reader_window_settle (self);
   g_clear_pointer (&self->forget_ids, g_byte_array_unref);
   g_mutex_clear (&self->busy);
   g_mutex_clear (&self->forget_lock);
@@ -92,6 +94,7 @@ custos_reader_finalize (GObject *object)
   g_clear_pointer (&self->failed_keks, g_hash_table_unref);
   g_clear_pointer (&self->signers, g_hash_table_unref);
   g_clear_pointer (&self->chain, custos_seal_chain_free);
+  g_clear_pointer (&self->hasher, custos_seal_hasher_free);
   g_clear_pointer (&self->seg, g_array_unref);
   g_clear_pointer (&self->report, custos_report_free);
   if (self->seal_notify != NULL)

@@ -7,6 +7,7 @@
 
 #include "custos-crypto.h"
 #include "custos-seal.h"
+#include "custos-seal-hasher.h"
 
 #define SEAL_LABEL "custos-fusion-v1 seal"
 
@@ -14,8 +15,10 @@
  * segment number and the previous digest only from the seal itself. */
 struct _CustosSealChain
 {
-  GByteArray *digests; /* n × 32 bytes */
-  GArray     *ranges;  /* CustosSealRange */
+  GByteArray       *digests; /* n × 32 bytes */
+  GArray           *ranges;  /* CustosSealRange */
+  guint             n;       /* records added, digested or not yet */
+  CustosSealHasher *hasher;  /* NULL: digests are computed at once */
 };
 
 const char *
@@ -48,6 +51,7 @@ custos_seal_chain_free (CustosSealChain *self)
 {
   if (self == NULL)
     return;
+  custos_seal_hasher_wait (self->hasher);
   g_byte_array_unref (self->digests);
   g_array_unref (self->ranges);
   g_free (self);
@@ -60,8 +64,22 @@ custos_seal_chain_add (CustosSealChain *self,
 {
   guint8 d[CUSTOS_SHA256_LEN];
 
+  self->n++;
+  if (self->hasher != NULL)
+    {
+      custos_seal_hasher_push (self->hasher, record, len, self->digests);
+      return;
+    }
   custos_sha256 (record, len, d);
   g_byte_array_append (self->digests, d, sizeof d);
+}
+
+void
+custos_seal_chain_set_hasher (CustosSealChain  *chain,
+                              CustosSealHasher *hasher)
+{
+  custos_seal_hasher_wait (chain->hasher);
+  chain->hasher = hasher;
 }
 
 void
@@ -92,7 +110,7 @@ custos_seal_chain_add_packet (CustosSealChain *self,
 guint
 custos_seal_chain_get_length (CustosSealChain *self)
 {
-  return self->digests->len / CUSTOS_SHA256_LEN;
+  return self->n;
 }
 
 guint
@@ -108,8 +126,10 @@ custos_seal_chain_get_digest (CustosSealChain *self,
                               guint8           digest[CUSTOS_SHA256_LEN])
 {
   guint8 seg[4] = { segment >> 24, (segment >> 16) & 0xff, (segment >> 8) & 0xff, segment & 0xff };
-  EVP_MD_CTX *md = EVP_MD_CTX_new ();
+  EVP_MD_CTX *md;
 
+  custos_seal_hasher_wait (self->hasher);
+  md = EVP_MD_CTX_new ();
   if (md == NULL || !EVP_DigestInit_ex (md, EVP_sha256 (), NULL))
     g_error ("SHA-256 is not available");
   EVP_DigestUpdate (md, SEAL_LABEL, strlen (SEAL_LABEL));
