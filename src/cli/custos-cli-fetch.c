@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * custos-cli fetch: downloads a fusion stream from a custos-archiver over
- * HTTPS, as this machine's certificate: a key file (--key/--cert) or the
- * key on a smart card (--uri; GnuTLS signs the TLS handshake on the card).
- * The file is written as NAME.part and renamed when complete;
- * `custos-cli decrypt` opens it with the same key.
+ * HTTPS (CustosArchiverClient), as this machine's certificate: a key file
+ * (--key/--cert) or the key on a smart card (--uri; GnuTLS signs the TLS
+ * handshake on the card). The file is written as NAME.part and renamed
+ * when complete; `custos-cli decrypt` opens it with the same key. A
+ * connection that drops is taken up again where it broke off.
+ *
+ * The archiver's certificate must chain to --ca or match
+ * --pin-fingerprint; with neither, fetch refuses and prints the
+ * fingerprint it was shown, for the user to compare and pin.
  *
  * The card's PIN is asked once (--pin-file or the terminal) and given to
  * GnuTLS in the key's URI (RFC 7512 pin-value): glib-networking 2.74 does
@@ -16,30 +21,40 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <string.h>
 
 #include "custos-cli-commands.h"
 #include "custos-cli-common.h"
 
-#define MAX_ERROR_BODY (64 * 1024)
+#define API_PREFIX "/api/v1/"
 
 typedef struct
 {
   char                 *output;
   char                 *ca_file;
+  char                 *pin_fingerprint;
   char                 *key;
   char                 *cert;
   gboolean              quiet;
   CustosCliTokenOptions token;
 } Fetch;
 
+/* What the URL asks for. */
+typedef struct
+{
+  char                    *base_url;
+  char                    *camera_id;
+  gint64                   from_us;
+  gint64                   to_us;
+  CustosArchiverStreamKind kind;
+} StreamUrl;
+
 static void
 fetch_clear (Fetch *self)
 {
   g_clear_pointer (&self->output, g_free);
   g_clear_pointer (&self->ca_file, g_free);
+  g_clear_pointer (&self->pin_fingerprint, g_free);
   g_clear_pointer (&self->key, g_free);
   g_clear_pointer (&self->cert, g_free);
   custos_cli_token_options_clear (&self->token);
@@ -47,27 +62,14 @@ fetch_clear (Fetch *self)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Fetch, fetch_clear)
 
-static char *
-ask_pin (Fetch   *self,
-         GError **error)
+static void
+stream_url_clear (StreamUrl *url)
 {
-  g_autoptr (GTlsInteraction) interaction = custos_cli_pin_interaction_new (&self->token, error);
-  g_autoptr (GTlsPassword) password = g_tls_password_new (G_TLS_PASSWORD_NONE, _("the card"));
-  const guchar *value;
-  gsize len;
-
-  if (interaction == NULL)
-    return NULL;
-  if (g_tls_interaction_ask_password (interaction, password, NULL, error) !=
-      G_TLS_INTERACTION_HANDLED)
-    {
-      if (error != NULL && *error == NULL)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("No PIN was given"));
-      return NULL;
-    }
-  value = g_tls_password_get_value (password, &len);
-  return g_uri_escape_bytes (value, len, NULL);
+  g_clear_pointer (&url->base_url, g_free);
+  g_clear_pointer (&url->camera_id, g_free);
 }
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (StreamUrl, stream_url_clear)
 
 static void
 wipe_string (char *s)
@@ -79,16 +81,34 @@ wipe_string (char *s)
     }
 }
 
+static char *
+ask_pin (Fetch *self, GError **error)
+{
+  g_autoptr (GTlsInteraction) interaction = custos_cli_pin_interaction_new (&self->token, error);
+  g_autoptr (GTlsPassword) password = g_tls_password_new (G_TLS_PASSWORD_NONE, _ ("the card"));
+  const guchar *value;
+  gsize         len;
+
+  if (interaction == NULL)
+    return NULL;
+  if (g_tls_interaction_ask_password (interaction, password, NULL, error) !=
+      G_TLS_INTERACTION_HANDLED)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("No PIN was given"));
+      return NULL;
+    }
+  value = g_tls_password_get_value (password, &len);
+  return g_strndup ((const char *) value, len);
+}
+
 /* The card's certificate and key, for GnuTLS through p11-kit. */
 static GTlsCertificate *
-card_certificate (Fetch   *self,
-                  GError **error)
+card_certificate (Fetch *self, GError **error)
 {
   g_autofree char *escaped = NULL;
   g_autofree char *base = NULL;
-  g_autofree char *cert_uri = NULL;
-  char *pin = NULL;
-  char *key_uri = NULL;
+  char            *pin = NULL;
   GTlsCertificate *cert;
 
   if (self->token.uri != NULL)
@@ -102,30 +122,27 @@ card_certificate (Fetch   *self,
   if (strstr (base, "id=") == NULL && strstr (base, "object=") == NULL)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("Name the card's certificate with --uri, e.g. “%s;id=%%01” "
-                     "(custos-cli keys shows the ids)"), base);
+                   _ ("Name the card's certificate with --uri, e.g. “%s;id=%%01” "
+                      "(custos-cli keys shows the ids)"),
+                   base);
       return NULL;
     }
   if ((pin = ask_pin (self, error)) == NULL)
     return NULL;
-  cert_uri = g_strdup_printf ("%s;type=cert", base);
-  key_uri = g_strdup_printf ("%s;type=private?pin-value=%s", base, pin);
-  cert = g_tls_certificate_new_from_pkcs11_uris (cert_uri, key_uri, error);
+  cert = custos_archiver_client_certificate_new_from_pkcs11 (base, pin, error);
   wipe_string (pin);
-  wipe_string (key_uri);
   return cert;
 }
 
 static GTlsCertificate *
-client_certificate (Fetch   *self,
-                    GError **error)
+client_certificate (Fetch *self, GError **error)
 {
   if (self->key != NULL || self->cert != NULL)
     {
       if (self->key == NULL || self->cert == NULL)
         {
           g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                               _("--key and --cert go together"));
+                               _ ("--key and --cert go together"));
           return NULL;
         }
       return g_tls_certificate_new_from_files (self->cert, self->key, error);
@@ -135,50 +152,125 @@ client_certificate (Fetch   *self,
   return NULL;
 }
 
-static SoupSession *
-session_new (Fetch   *self,
-             GError **error)
+static gboolean
+parse_time (const char *text, gint64 *utc_us)
 {
-  g_autoptr (GTlsDatabase) db = NULL;
-  SoupSession *session = soup_session_new ();
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = NULL;
 
-  if (self->ca_file != NULL)
-    {
-      /* GTlsFileDatabase wants an absolute path. */
-      g_autofree char *ca = g_canonicalize_filename (self->ca_file, NULL);
-
-      if ((db = g_tls_file_database_new (ca, error)) == NULL)
-        {
-          g_object_unref (session);
-          return NULL;
-        }
-      soup_session_set_tls_database (session, db);
-    }
-  return session;
+  if (text == NULL || (dt = g_date_time_new_from_iso8601 (text, utc)) == NULL)
+    return FALSE;
+  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
 }
 
-/* The archiver says why in {"reason": …}. */
-static void
-report_refusal (SoupMessage  *msg,
-                GInputStream *input)
+/* https://HOST:PORT[/PREFIX]/api/v1/cameras/ID/stream?from=…&to=… (or live=1,
+ * and privacy=1 for the privacy-protected stream). */
+static gboolean
+parse_stream_url (const char *text, StreamUrl *url)
 {
-  g_autoptr (GBytes) body = g_input_stream_read_bytes (input, MAX_ERROR_BODY, NULL, NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  const char *reason = NULL;
+  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_ENCODED_QUERY, NULL);
+  g_autoptr (GHashTable) params = NULL;
+  g_auto (GStrv) parts = NULL;
+  const char      *path, *api;
+  g_autofree char *prefix = NULL;
+  g_autofree char *root = NULL;
 
-  if (body != NULL && json_parser_load_from_data (parser, g_bytes_get_data (body, NULL),
-                                                  g_bytes_get_size (body), NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    reason = json_object_get_string_member_with_default (
-      json_node_get_object (json_parser_get_root (parser)), "reason", NULL);
-  custos_cli_error (_("The archiver answered %u %s%s%s"), soup_message_get_status (msg),
-                    soup_message_get_reason_phrase (msg), reason ? ": " : "",
-                    reason ? reason : "");
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+  path = g_uri_get_path (uri);
+  if ((api = strstr (path, API_PREFIX)) == NULL)
+    return FALSE;
+  parts = g_strsplit (api + strlen (API_PREFIX), "/", -1);
+  if (g_strv_length (parts) != 3 || !g_str_equal (parts[0], "cameras") ||
+      !g_str_equal (parts[2], "stream"))
+    return FALSE;
+  if (g_uri_get_query (uri) != NULL)
+    params = g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, NULL);
+  if (params == NULL)
+    return FALSE;
+  prefix = g_strndup (path, api - path);
+  root = g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL, g_uri_get_host (uri),
+                     g_uri_get_port (uri), prefix, NULL, NULL);
+  url->base_url = g_steal_pointer (&root);
+  url->camera_id = g_uri_unescape_string (parts[1], NULL);
+  url->kind = g_strcmp0 (g_hash_table_lookup (params, "privacy"), "1") == 0
+                  ? CUSTOS_ARCHIVER_STREAM_PRIVACY
+                  : CUSTOS_ARCHIVER_STREAM_ORIGINAL;
+  if (g_strcmp0 (g_hash_table_lookup (params, "live"), "1") == 0)
+    {
+      url->from_us = 0;
+      url->to_us = CUSTOS_ARCHIVER_LIVE;
+      return url->camera_id != NULL;
+    }
+  return url->camera_id != NULL &&
+         parse_time (g_hash_table_lookup (params, "from"), &url->from_us) &&
+         parse_time (g_hash_table_lookup (params, "to"), &url->to_us);
+}
+
+static CustosArchiverClient *
+client_new (Fetch *self, StreamUrl *url, GError **error)
+{
+  g_autoptr (CustosArchiverClient) client = custos_archiver_client_new (url->base_url, error);
+  g_autoptr (GTlsCertificate) cert = NULL;
+
+  if (client == NULL)
+    return NULL;
+  if (self->ca_file != NULL && !custos_archiver_client_set_ca_file (client, self->ca_file, error))
+    return NULL;
+  if (self->pin_fingerprint != NULL &&
+      !custos_archiver_client_set_pinned_fingerprint (client, self->pin_fingerprint, error))
+    return NULL;
+  cert = client_certificate (self, error);
+  if (error != NULL && *error != NULL)
+    return NULL;
+  custos_archiver_client_set_client_certificate (client, cert);
+  return g_steal_pointer (&client);
+}
+
+static void
+on_opened (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GInputStream *
+open_stream (CustosArchiverClient *client, StreamUrl *url, GError **error)
+{
+  g_autoptr (GAsyncResult) result = NULL;
+
+  custos_archiver_client_open_resumable_stream_async (
+      client, url->camera_id, url->from_us, url->to_us, url->kind, NULL, on_opened, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return custos_archiver_client_open_resumable_stream_finish (client, result, error);
 }
 
 static int
-save (Fetch        *self,
-      GInputStream *input)
+exit_code (GError *error)
+{
+  if (g_error_matches (error, CUSTOS_ARCHIVER_CLIENT_ERROR,
+                       CUSTOS_ARCHIVER_CLIENT_ERROR_CERTIFICATE_REQUIRED) ||
+      g_error_matches (error, CUSTOS_ARCHIVER_CLIENT_ERROR, CUSTOS_ARCHIVER_CLIENT_ERROR_FORBIDDEN))
+    return CUSTOS_CLI_EXIT_KEY;
+  return CUSTOS_CLI_EXIT_INPUT;
+}
+
+static void
+report_error (GError *error)
+{
+  custos_cli_error ("%s", error->message);
+  if (g_error_matches (error, CUSTOS_ARCHIVER_CLIENT_ERROR,
+                       CUSTOS_ARCHIVER_CLIENT_ERROR_UNTRUSTED) ||
+      g_error_matches (error, CUSTOS_ARCHIVER_CLIENT_ERROR,
+                       CUSTOS_ARCHIVER_CLIENT_ERROR_CERTIFICATE_CHANGED))
+    g_printerr (_ ("Give the CA of the archiver’s certificate with --ca FILE, or compare the "
+                   "fingerprint with the archiver’s administrator and give it with "
+                   "--pin-fingerprint HEX.\n"));
+}
+
+static int
+save (Fetch *self, GInputStream *input)
 {
   g_autoptr (GFile) part = NULL;
   g_autoptr (GOutputStream) out = NULL;
@@ -195,94 +287,76 @@ save (Fetch        *self,
   if (n < 0 || !custos_cli_part_commit (part, self->output, &error))
     {
       custos_cli_part_discard (part);
-      custos_cli_error ("%s", error->message);
-      return CUSTOS_CLI_EXIT_INPUT;
+      report_error (error);
+      return exit_code (error);
     }
   if (!self->quiet)
-    g_printerr (_("%" G_GSSIZE_FORMAT " bytes written to %s\n"), n, self->output);
+    g_printerr (_ ("%" G_GSSIZE_FORMAT " bytes written to %s\n"), n, self->output);
   return CUSTOS_CLI_EXIT_OK;
 }
 
 static int
-run (Fetch      *self,
-     const char *url)
+run (Fetch *self, const char *text)
 {
-  g_autoptr (SoupSession) session = NULL;
-  g_autoptr (GTlsCertificate) cert = NULL;
-  g_autoptr (SoupMessage) msg = NULL;
+  g_auto (StreamUrl) url = { NULL };
+  g_autoptr (CustosArchiverClient) client = NULL;
   g_autoptr (GInputStream) input = NULL;
   g_autoptr (GError) error = NULL;
 
-  if ((msg = soup_message_new ("GET", url)) == NULL)
+  if (!parse_stream_url (text, &url))
     {
-      custos_cli_usage_error ("fetch", _("%s is not a URL"), url);
+      custos_cli_usage_error ("fetch",
+                              _ ("%s is not the URL of an archiver's stream "
+                                 "(https://HOST:PORT/api/v1/cameras/ID/stream?from=TIME&to=TIME, "
+                                 "or ?live=1)"),
+                              text);
       return CUSTOS_CLI_EXIT_USAGE;
     }
-  if ((session = session_new (self, &error)) == NULL)
+  if ((client = client_new (self, &url, &error)) == NULL)
     {
       custos_cli_error ("%s", error->message);
       return CUSTOS_CLI_EXIT_KEY;
     }
-  cert = client_certificate (self, &error);
-  if (error != NULL)
+  if ((input = open_stream (client, &url, &error)) == NULL)
     {
-      custos_cli_error ("%s", error->message);
-      return CUSTOS_CLI_EXIT_KEY;
-    }
-  if (cert != NULL)
-    soup_message_set_tls_client_certificate (msg, cert);
-  input = soup_session_send (session, msg, NULL, &error);
-  if (input == NULL && cert != NULL &&
-      g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
-    {
-      custos_cli_error (_("The archiver wanted the client certificate, which could not be used "
-                          "(a wrong PIN, or a key that does not match)"));
-      return CUSTOS_CLI_EXIT_KEY;
-    }
-  if (input == NULL)
-    {
-      custos_cli_error ("%s: %s", url, error->message);
-      return CUSTOS_CLI_EXIT_INPUT;
-    }
-  if (soup_message_get_status (msg) != SOUP_STATUS_OK)
-    {
-      report_refusal (msg, input);
-      return soup_message_get_status (msg) == SOUP_STATUS_FORBIDDEN ? CUSTOS_CLI_EXIT_KEY
-                                                                     : CUSTOS_CLI_EXIT_INPUT;
+      report_error (error);
+      return exit_code (error);
     }
   return save (self, input);
 }
 
 int
-custos_cli_fetch (int    argc,
-                  char **argv)
+custos_cli_fetch (int argc, char **argv)
 {
   g_auto (Fetch) self = { 0 };
   g_autoptr (GOptionContext) context = NULL;
   const GOptionEntry entries[] = {
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &self.output, N_("Write the stream to FILE"),
-      N_("FILE") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &self.output, N_ ("Write the stream to FILE"),
+      N_ ("FILE") },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &self.ca_file,
-      N_("CA certificates (PEM) the archiver's TLS certificate must chain to"), N_("FILE") },
+      N_ ("CA certificates (PEM) the archiver's TLS certificate must chain to"), N_ ("FILE") },
+    { "pin-fingerprint", 0, 0, G_OPTION_ARG_STRING, &self.pin_fingerprint,
+      N_ ("Trust the archiver's TLS certificate with this SHA-256 fingerprint (without --ca)"),
+      N_ ("HEX") },
     { "key", 'k', 0, G_OPTION_ARG_FILENAME, &self.key,
-      N_("Private key (PEM) of this machine's client certificate"), N_("FILE") },
-    { "cert", 'c', 0, G_OPTION_ARG_FILENAME, &self.cert, N_("The client certificate (PEM)"),
-      N_("FILE") },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &self.quiet, N_("Print nothing but errors"), NULL },
+      N_ ("Private key (PEM) of this machine's client certificate"), N_ ("FILE") },
+    { "cert", 'c', 0, G_OPTION_ARG_FILENAME, &self.cert, N_ ("The client certificate (PEM)"),
+      N_ ("FILE") },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &self.quiet, N_ ("Print nothing but errors"), NULL },
     { NULL }
   };
 
-  context = custos_cli_context_new (_("URL"),
-                                    _("Fetch a fusion stream (a time range, or live) from a "
-                                      "custos-archiver, as this machine's or this card's "
-                                      "certificate."));
+  context =
+      custos_cli_context_new (_ ("URL"), _ ("Fetch a fusion stream (a time range, or live) from a "
+                                            "custos-archiver, as this machine's or this card's "
+                                            "certificate."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   custos_cli_add_token_options (context, &self.token);
   if (!custos_cli_parse (context, "fetch", &argc, &argv))
     return CUSTOS_CLI_EXIT_USAGE;
   if (argc != 2 || self.output == NULL)
     {
-      custos_cli_usage_error ("fetch", _("give one URL and -o FILE"));
+      custos_cli_usage_error ("fetch", _ ("give one URL and -o FILE"));
       return CUSTOS_CLI_EXIT_USAGE;
     }
   return run (&self, argv[1]);

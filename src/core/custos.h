@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "custos-archiver-client.h"
 #include "custos-certificate.h"
 #include "custos-crypto.h"
 #include "custos-enroll.h"
