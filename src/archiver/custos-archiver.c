@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "custos-archiver.h"
+#include "custos-archiver-util.h"
+#include "custos-archiver-client.h"
 #include "custos-camera.h"
 #include "custos-certificate.h"
 #include "custos-crypto.h"
@@ -212,6 +214,27 @@ load_signer (CustosArchiver  *self,
   return TRUE;
 }
 
+/* A camera's storage: recovered, with its retention. */
+static gboolean
+add_storage (CustosArchiver  *self,
+             CustosCamera    *camera,
+             GError         **error)
+{
+  CustosRecoveryStats stats = { 0 };
+
+  if (!custos_storage_add_camera (self->storage, custos_camera_get_id (camera), &stats, error))
+    return FALSE;
+  if (stats.recovered + stats.removed > 0)
+    g_message (_("Camera %s: recovered %u interrupted files (%" G_GUINT64_FORMAT
+                 " unsealed bytes dropped), removed %u with nothing sealed"),
+               custos_camera_get_id (camera), stats.recovered, stats.bytes_dropped,
+               stats.removed);
+  custos_storage_set_retention (self->storage, custos_camera_get_id (camera),
+                                custos_camera_get_max_age_us (camera),
+                                custos_camera_get_max_bytes (camera));
+  return TRUE;
+}
+
 static gboolean
 open_storage (CustosArchiver  *self,
               GError         **error)
@@ -223,18 +246,11 @@ open_storage (CustosArchiver  *self,
   for (guint i = 0; i < self->cameras->len; i++)
     {
       CustosCamera *camera = self->cameras->pdata[i];
-      CustosRecoveryStats stats = { 0 };
+      CustosCamera *privacy = custos_camera_get_privacy_stream (camera);
 
-      if (!custos_storage_add_camera (self->storage, custos_camera_get_id (camera), &stats, error))
+      if (!add_storage (self, camera, error) ||
+          (privacy != NULL && !add_storage (self, privacy, error)))
         return FALSE;
-      if (stats.recovered + stats.removed > 0)
-        g_message (_("Camera %s: recovered %u interrupted files (%" G_GUINT64_FORMAT
-                     " unsealed bytes dropped), removed %u with nothing sealed"),
-                   custos_camera_get_id (camera), stats.recovered, stats.bytes_dropped,
-                   stats.removed);
-      custos_storage_set_retention (self->storage, custos_camera_get_id (camera),
-                                    custos_camera_get_max_age_us (camera),
-                                    custos_camera_get_max_bytes (camera));
     }
   return TRUE;
 }
@@ -279,16 +295,97 @@ run_retention (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* privacy-protectors=: SHA-256 fingerprints of the certificates that may
+ * publish privacy-protected streams. */
+static gboolean
+add_privacy_protectors (CustosArchiver  *self,
+                        GError         **error)
+{
+  g_auto (GStrv) list = g_key_file_get_string_list (self->config, GROUP, "privacy-protectors",
+                                                    NULL, NULL);
+
+  for (guint i = 0; list != NULL && list[i] != NULL; i++)
+    {
+      guint8 fingerprint[32];
+
+      if (*g_strstrip (list[i]) == '\0')
+        continue;
+      if (!custos_archiver_parse_fingerprint (list[i], fingerprint))
+        {
+          g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                       _("privacy-protectors=: “%s” is not a SHA-256 fingerprint (64 hex digits)"),
+                       list[i]);
+          return FALSE;
+        }
+      custos_server_add_privacy_protector (self->server, fingerprint);
+    }
+  return TRUE;
+}
+
+/* The first line of a PIN file, in memory the caller wipes. */
+static char *
+read_pin (const char  *path,
+          GError     **error)
+{
+  char *contents = NULL;
+  gsize len = 0;
+  char *pin;
+
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  contents[strcspn (contents, "\r\n")] = '\0';
+  pin = *contents != '\0' ? g_strdup (contents) : NULL;
+  OPENSSL_cleanse (contents, len);
+  g_free (contents);
+  if (pin == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 _("%s: the first line must be the PIN"), path);
+  return pin;
+}
+
+/* tls-pkcs11-uri=: the server's key stays on the token; GnuTLS signs the
+ * handshakes there (the PIN goes to it in the key's URI, and every copy
+ * made here is wiped). */
+static gboolean
+load_token_certificate (CustosArchiver  *self,
+                        const char      *uri,
+                        GError         **error)
+{
+  g_autofree char *pin_path = config_path (self, "tls-pin-file", TRUE, error);
+  char *pin = pin_path ? read_pin (pin_path, error) : NULL;
+  g_autoptr (GTlsCertificate) cert = NULL;
+
+  if (pin == NULL)
+    return FALSE;
+  cert = custos_archiver_client_certificate_new_from_pkcs11 (uri, pin, error);
+  OPENSSL_cleanse (pin, strlen (pin));
+  g_free (pin);
+  if (cert == NULL)
+    {
+      g_prefix_error (error, _("Server certificate %s: "), uri);
+      return FALSE;
+    }
+  custos_server_set_certificate (self->server, cert);
+  return TRUE;
+}
+
 static gboolean
 start_server (CustosArchiver  *self,
               GError         **error)
 {
-  g_autofree char *cert = config_path (self, "tls-certificate", TRUE, error);
-  g_autofree char *key = cert ? config_path (self, "tls-key", TRUE, error) : NULL;
-  g_autofree char *ca = key ? config_path (self, "client-ca", TRUE, error) : NULL;
+  g_autofree char *uri = g_key_file_get_string (self->config, GROUP, "tls-pkcs11-uri", NULL);
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *ca = NULL;
   CustosServerLimits limits;
 
-  if (ca == NULL)
+  if (uri != NULL && *g_strstrip (uri) == '\0')
+    g_clear_pointer (&uri, g_free);
+  if (uri == NULL &&
+      ((cert = config_path (self, "tls-certificate", TRUE, error)) == NULL ||
+       (key = config_path (self, "tls-key", TRUE, error)) == NULL))
+    return FALSE;
+  if ((ca = config_path (self, "client-ca", TRUE, error)) == NULL)
     return FALSE;
   custos_server_limits_init (&limits);
   limits.max_streams = config_uint (self, "max-streams", limits.max_streams);
@@ -297,7 +394,12 @@ start_server (CustosArchiver  *self,
                         G_USEC_PER_SEC;
   limits.idle_timeout_s = config_uint (self, "idle-timeout", limits.idle_timeout_s);
   limits.live_queue_bytes = (gsize) config_uint (self, "live-queue-mb", 32) * 1024 * 1024;
+  limits.privacy_queue_bytes = (gsize) MAX (config_uint (self, "privacy-queue-mb", 8), 1) *
+                               1024 * 1024;
   self->server = custos_server_new (self->cameras, self->storage, self->enrolment, &limits);
+  if (!add_privacy_protectors (self, error) ||
+      (uri != NULL && !load_token_certificate (self, uri, error)))
+    return FALSE;
   return custos_server_listen (self->server, self->address, config_uint (self, "port", 8443),
                                cert, key, ca, error);
 }

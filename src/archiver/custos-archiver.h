@@ -11,6 +11,10 @@
  *   port=8443                   0: any free port (the start-up line says which)
  *   tls-certificate=FILE        the server's certificate (PEM, chain allowed)
  *   tls-key=FILE                its private key (PEM)
+ *   tls-pkcs11-uri=URI          or both on a PKCS#11 token, instead of the files:
+ *                               "pkcs11:token=Archiver;id=%02" (GnuTLS finds objects
+ *                               by id or label); the key never leaves the token
+ *   tls-pin-file=FILE           the token's PIN (first line; read at start, wiped)
  *   client-ca=FILE              CA certificates client certificates must chain to
  *   signer-key=FILE             private key that seals segments (PEM; ECDSA P-256
  *                               or RSA). TODO: a PKCS#11 URI
@@ -25,6 +29,10 @@
  *   max-range-hours=24          longest range one request may ask for
  *   idle-timeout=30             seconds without I/O before a connection is closed
  *   live-queue-mb=32            how far a live client may fall behind
+ *   privacy-protectors=HEX;HEX  SHA-256 fingerprints of the client certificates that
+ *                               may publish privacy-protected streams (PUT
+ *                               /api/v1/cameras/ID/privacy; see docs/privacy-protector.md)
+ *   privacy-queue-mb=8          how far such an upload may run ahead of storing
  *
  *   [recording]                 defaults for every camera
  *   period-ms=60000             key period (a new key per stream)
@@ -52,6 +60,9 @@
  *   framerate=15 width= height= bitrate=1024   when encoding (kbit/s)
  *   encrypted=true              encrypt to the enrolled certificates (fail closed)
  *   privacy=false               the streams are privacy-protected derivatives
+ *   privacy-stream=false        true: a Privacy Protector publishes a privacy-protected
+ *                               copy, recorded as "ID.privacy" and served without a
+ *                               certificate (?privacy=1)
  *   and any [recording] key, for this camera only.
  */
 #pragma once

@@ -11,6 +11,8 @@
 #include "custos-camera.h"
 #include "custos-camera-source.h"
 #include "custos-capture-stream.h"
+#include "custos-privacy-feed.h"
+#include "custos-reader.h"
 #include "custos-record-filter.h"
 #include "custos-writer.h"
 
@@ -20,6 +22,11 @@
 #define SETTLE_US             (2 * G_USEC_PER_SEC)
 #define MAX_BACKOFF_S         30
 #define HEALTHY_SESSION_US    (10 * G_USEC_PER_SEC)
+/* A privacy-protected stream's packets must carry times near the
+ * archiver's clock: the protector works on the live stream. */
+#define MAX_FEED_SKEW_US      (600 * G_USEC_PER_SEC)
+#define MAX_FEED_STREAMS      8
+#define PRIVACY_SUFFIX        ".privacy"
 
 typedef enum
 {
@@ -67,6 +74,10 @@ struct _CustosCamera
   EVP_PKEY          *signer_key;
   GPtrArray         *signer_chain;
   GThread           *thread;
+  /* An encrypted camera's privacy-protected recording (privacy-stream=true),
+   * a camera of its own fed by a Privacy Protector instead of a source. */
+  CustosCamera      *privacy_stream;
+  gboolean           fed;
 
   /* Shared with the recording thread, under lock. */
   GMutex             lock;
@@ -83,6 +94,7 @@ struct _CustosCamera
   guint64            packets;
   guint              n_writer_recipients;
   GArray            *stream_notes;    /* StreamNote */
+  CustosPrivacyFeed *feed;            /* fed: the upload being recorded */
 
   /* The open file and live clients, under live_lock. */
   GMutex             live_lock;
@@ -101,6 +113,7 @@ typedef struct
   CustosCameraSource *source;
   CustosWriter       *writer;
   GOutputStream      *capture;
+  GPtrArray          *streams;        /* CustosSourceStream, what the writer gets */
   CustosSegmentFile  *file;
   gint64              file_start_us;
   GPtrArray          *recipients;     /* what the writer encrypts to */
@@ -152,6 +165,8 @@ custos_camera_finalize (GObject *object)
   g_clear_pointer (&self->signer_key, EVP_PKEY_free);
   g_clear_pointer (&self->signer_chain, g_ptr_array_unref);
   g_clear_pointer (&self->recipients, g_ptr_array_unref);
+  g_clear_object (&self->privacy_stream);
+  g_clear_object (&self->feed);
   g_free (self->no_recipient_reason);
   g_free (self->reason);
   g_array_unref (self->stream_notes);
@@ -274,6 +289,30 @@ read_source (CustosCamera *self,
   self->spec.keyframe_ms = get_uint (config, group, "keyframe-ms", 500);
 }
 
+/* The recording a Privacy Protector feeds: plaintext, flagged
+ * privacy-protected, sealed by the archiver like every file; the same
+ * intervals and retention as the original. Its id cannot clash with a
+ * configured camera's, since ids have no '.'. */
+static CustosCamera *
+new_privacy_stream (CustosCamera *original)
+{
+  CustosCamera *self = g_object_new (CUSTOS_TYPE_CAMERA, NULL);
+
+  self->id = g_strconcat (original->id, PRIVACY_SUFFIX, NULL);
+  self->name = g_strdup_printf (_("%s (privacy-protected)"), original->name);
+  self->fed = TRUE;
+  self->encrypted = FALSE;
+  self->privacy = TRUE;
+  self->period_ms = original->period_ms;
+  self->epoch_ms = original->epoch_ms;
+  self->seal_ms = original->seal_ms;
+  self->file_seconds = original->file_seconds;
+  self->start_timeout_us = original->start_timeout_us;
+  self->max_age_us = original->max_age_us;
+  self->max_bytes = original->max_bytes;
+  return self;
+}
+
 CustosCamera *
 custos_camera_new_from_config (GKeyFile    *config,
                                const char  *group,
@@ -316,6 +355,8 @@ custos_camera_new_from_config (GKeyFile    *config,
   self->max_bytes = max_mb > 0 ? (guint64) (max_mb * 1024 * 1024) : 0;
   if (!check_intervals (self, error))
     return NULL;
+  if (get_boolean (config, group, "privacy-stream", FALSE))
+    self->privacy_stream = new_privacy_stream (self);
   return g_steal_pointer (&self);
 }
 
@@ -355,12 +396,20 @@ custos_camera_get_max_bytes (CustosCamera *self)
   return self->max_bytes;
 }
 
+CustosCamera *
+custos_camera_get_privacy_stream (CustosCamera *self)
+{
+  return self->privacy_stream;
+}
+
 void
 custos_camera_set_storage (CustosCamera  *self,
                            CustosStorage *storage)
 {
   g_return_if_fail (self->thread == NULL);
   g_set_object (&self->storage, storage);
+  if (self->privacy_stream != NULL)
+    custos_camera_set_storage (self->privacy_stream, storage);
 }
 
 void
@@ -374,6 +423,8 @@ custos_camera_set_signer (CustosCamera *self,
   self->signer_key = key;
   g_clear_pointer (&self->signer_chain, g_ptr_array_unref);
   self->signer_chain = g_ptr_array_ref (chain);
+  if (self->privacy_stream != NULL)
+    custos_camera_set_signer (self->privacy_stream, key, chain);
 }
 
 void
@@ -598,7 +649,7 @@ add_streams (Session  *session,
              GError  **error)
 {
   CustosCamera *self = session->camera;
-  GPtrArray *streams = custos_camera_source_get_streams (session->source);
+  GPtrArray *streams = session->streams;
   CustosStreamFlags flags = (self->encrypted ? CUSTOS_STREAM_FLAG_ENCRYPTED : 0) |
                             (self->privacy ? CUSTOS_STREAM_FLAG_PRIVACY : 0);
 
@@ -684,37 +735,53 @@ close_file (Session  *session,
 
 /* Recording */
 
+/* One packet into the open file: a new file at the first video keyframe
+ * after file-seconds. */
+static gboolean
+write_data (Session       *session,
+            guint          stream,
+            gint64         pts_us,
+            gint64         dts_us,
+            gboolean       keyframe,
+            const guint8  *data,
+            gsize          len,
+            GError       **error)
+{
+  CustosCamera *self = session->camera;
+  gboolean video_key = stream == 0 && keyframe;
+
+  if (session->writer != NULL && video_key &&
+      pts_us - session->file_start_us >= (gint64) self->file_seconds * G_USEC_PER_SEC &&
+      !close_file (session, error))
+    return FALSE;
+  if (session->writer == NULL && !open_file (session, pts_us, error))
+    return FALSE;
+  if (!custos_writer_write_packet (session->writer, stream, pts_us, dts_us, keyframe, data, len,
+                                   error) ||
+      !flush_writer (session, error))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  self->last_packet_us = pts_us;
+  self->packets++;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
 static gboolean
 write_packet (Session            *session,
               CustosSourcePacket *packet,
               GError            **error)
 {
-  CustosCamera *self = session->camera;
   GstBuffer *buffer = gst_sample_get_buffer (packet->sample);
-  gboolean video_key = packet->stream == 0 && packet->keyframe;
   GstMapInfo map;
   gboolean ok;
 
-  if (buffer == NULL)
+  if (buffer == NULL || !gst_buffer_map (buffer, &map, GST_MAP_READ))
     return TRUE;
-  if (session->writer != NULL && video_key &&
-      packet->pts_us - session->file_start_us >= (gint64) self->file_seconds * G_USEC_PER_SEC &&
-      !close_file (session, error))
-    return FALSE;
-  if (session->writer == NULL && !open_file (session, packet->pts_us, error))
-    return FALSE;
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return TRUE;
-  ok = custos_writer_write_packet (session->writer, packet->stream, packet->pts_us,
-                                   packet->dts_us, packet->keyframe, map.data, map.size, error);
+  ok = write_data (session, packet->stream, packet->pts_us, packet->dts_us, packet->keyframe,
+                   map.data, map.size, error);
   gst_buffer_unmap (buffer, &map);
-  if (!ok || !flush_writer (session, error))
-    return FALSE;
-  g_mutex_lock (&self->lock);
-  self->last_packet_us = packet->pts_us;
-  self->packets++;
-  g_mutex_unlock (&self->lock);
-  return TRUE;
+  return ok;
 }
 
 static gboolean
@@ -804,7 +871,8 @@ start_source (Session  *session,
         }
       wait_for_work (self, WAIT_US);
     }
-  note_streams (self, custos_camera_source_get_streams (session->source));
+  session->streams = custos_camera_source_get_streams (session->source);
+  note_streams (self, session->streams);
   return SESSION_RUNNING;
 }
 
@@ -927,6 +995,205 @@ camera_thread (gpointer user_data)
   return NULL;
 }
 
+/* Privacy-protected recordings: fed by a Privacy Protector's upload */
+
+/* The streams of the upload, from its STREAM records: plaintext, video
+ * first. map: upload stream id -> writer stream. */
+static GPtrArray *
+feed_streams (CustosReader  *reader,
+              int            map[256],
+              GError       **error)
+{
+  GPtrArray *infos = custos_reader_get_streams (reader);
+  g_autoptr (GPtrArray) streams = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < infos->len && streams->len < MAX_FEED_STREAMS; i++)
+    {
+      CustosStreamInfo *info = infos->pdata[i];
+      CustosSourceStream *s;
+
+      if (info->flags & CUSTOS_STREAM_FLAG_ENCRYPTED)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               _("a privacy-protected stream must not be encrypted"));
+          return NULL;
+        }
+      if (streams->len == 0 && info->kind != CUSTOS_STREAM_KIND_VIDEO)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               _("the first stream of a privacy-protected stream must be video"));
+          return NULL;
+        }
+      s = g_new0 (CustosSourceStream, 1);
+      s->kind = info->kind;
+      s->caps = info->caps;   /* the reader's, alive as long as it is */
+      s->name = info->name;
+      map[info->id] = (int) streams->len;
+      g_ptr_array_add (streams, s);
+    }
+  if (streams->len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("the upload declares no stream"));
+      return NULL;
+    }
+  return g_steal_pointer (&streams);
+}
+
+/* One packet of the upload, at its own UTC (the original's clock, since
+ * the protector keeps it), into the archiver's writer. */
+static gboolean
+feed_packet (Session       *session,
+             CustosReader  *reader,
+             CustosPacket  *packet,
+             int            map[256],
+             GPtrArray    **streams,
+             GError       **error)
+{
+  CustosCamera *self = session->camera;
+  gint64 shift = packet->utc_us - packet->pts_us;
+  gint64 dts = packet->dts_us == CUSTOS_NO_TIMESTAMP ? CUSTOS_NO_TIMESTAMP
+                                                     : packet->dts_us + shift;
+  gboolean keyframe = (packet->flags & CUSTOS_DATA_FLAG_KEYFRAME) != 0;
+  gsize len;
+  const guint8 *data;
+
+  if (packet->status != CUSTOS_PACKET_OK || packet->payload == NULL)
+    return TRUE;
+  if (ABS (packet->utc_us - g_get_real_time ()) > MAX_FEED_SKEW_US)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _("a packet's time is more than %u s away from the archiver's clock"),
+                   (guint) (MAX_FEED_SKEW_US / G_USEC_PER_SEC));
+      return FALSE;
+    }
+  if (*streams == NULL)
+    {
+      if ((*streams = feed_streams (reader, map, error)) == NULL)
+        return FALSE;
+      session->streams = *streams;
+      note_streams (self, *streams);
+    }
+  if (map[packet->stream] < 0)
+    return TRUE;
+  /* A file begins at a video keyframe. */
+  if (session->writer == NULL && !(map[packet->stream] == 0 && keyframe))
+    return TRUE;
+  data = g_bytes_get_data (packet->payload, &len);
+  if (!write_data (session, map[packet->stream], packet->utc_us, dts, keyframe, data, len, error))
+    return FALSE;
+  set_state (self, CUSTOS_CAMERA_RECORDING, NULL);
+  return TRUE;
+}
+
+static gboolean
+record_feed (CustosCamera       *self,
+             CustosPrivacyFeed  *feed,
+             GError            **error)
+{
+  Session session = { self };
+  g_autoptr (CustosReader) reader = custos_reader_new (G_INPUT_STREAM (feed));
+  g_autoptr (GPtrArray) streams = NULL;
+  g_autoptr (GError) close_error = NULL;
+  int map[256];
+  gboolean ok = TRUE;
+  CustosPacket *packet;
+
+  memset (map, 0xff, sizeof map);
+  /* The archiver seals what it stores; the upload's own seals (if any)
+   * are not what anyone checks later. */
+  custos_reader_set_verify (reader, FALSE);
+  session.recipients = g_ptr_array_new_with_free_func (g_object_unref);
+  set_state (self, CUSTOS_CAMERA_STARTING, _("a privacy protector is publishing"));
+  while (ok && (packet = custos_reader_next_packet (reader, NULL, error)) != NULL)
+    {
+      ok = feed_packet (&session, reader, packet, map, &streams, error);
+      custos_packet_unref (packet);
+    }
+  if (error != NULL && *error != NULL)
+    ok = FALSE;
+  if (!close_file (&session, &close_error))
+    g_warning (_("Camera %s: %s"), self->id, close_error->message);
+  g_clear_pointer (&session.recipients, g_ptr_array_unref);
+  return ok;
+}
+
+/* Waits for an upload; NULL when stopping. problem: why the last one
+ * ended badly, kept in the state's reason for the API. */
+static CustosPrivacyFeed *
+wait_for_feed (CustosCamera *self,
+               const char   *problem)
+{
+  CustosPrivacyFeed *feed = NULL;
+  g_autofree char *reason =
+    problem ? g_strdup_printf (_("no privacy protector is publishing (the last upload ended: %s)"),
+                               problem)
+            : g_strdup (_("no privacy protector is publishing"));
+
+  set_state (self, CUSTOS_CAMERA_STOPPED, reason);
+  g_mutex_lock (&self->lock);
+  while (!self->stopping && self->feed == NULL)
+    g_cond_wait (&self->cond, &self->lock);
+  if (!self->stopping)
+    feed = g_object_ref (self->feed);
+  g_mutex_unlock (&self->lock);
+  return feed;
+}
+
+static gpointer
+feed_thread (gpointer user_data)
+{
+  CustosCamera *self = user_data;
+  CustosPrivacyFeed *feed;
+  g_autofree char *problem = NULL;
+
+  while ((feed = wait_for_feed (self, problem)) != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      g_clear_pointer (&problem, g_free);
+      if (!record_feed (self, feed, &error))
+        {
+          problem = g_strdup (error ? error->message : _("unknown error"));
+          g_message (_("Camera %s: the privacy protector's upload ended: %s"), self->id,
+                     error ? error->message : _("unknown error"));
+          custos_privacy_feed_abort (feed, error ? error->message : _("unknown error"));
+        }
+      else
+        custos_privacy_feed_abort (feed, _("the upload is over"));
+      g_mutex_lock (&self->lock);
+      if (self->feed == feed)
+        g_clear_object (&self->feed);
+      g_mutex_unlock (&self->lock);
+      g_object_unref (feed);
+    }
+  set_state (self, CUSTOS_CAMERA_STOPPED, _("the archiver is stopping"));
+  return NULL;
+}
+
+gboolean
+custos_camera_attach_feed (CustosCamera       *self,
+                           CustosPrivacyFeed  *feed,
+                           char              **reason)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (self->fed, FALSE);
+  g_mutex_lock (&self->lock);
+  ok = self->feed == NULL && !self->stopping && self->thread != NULL;
+  if (ok)
+    {
+      self->feed = g_object_ref (feed);
+      g_cond_broadcast (&self->cond);
+    }
+  else if (reason != NULL)
+    *reason = g_strdup (self->feed != NULL
+                          ? _("a privacy protector is already publishing this camera")
+                          : _("the privacy-protected recording is not running"));
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
 void
 custos_camera_start (CustosCamera *self)
 {
@@ -934,7 +1201,9 @@ custos_camera_start (CustosCamera *self)
   g_return_if_fail (self->storage != NULL && self->signer_key != NULL);
 
   self->stopping = FALSE;
-  self->thread = g_thread_new (self->id, camera_thread, self);
+  self->thread = g_thread_new (self->id, self->fed ? feed_thread : camera_thread, self);
+  if (self->privacy_stream != NULL)
+    custos_camera_start (self->privacy_stream);
 }
 
 void
@@ -944,9 +1213,14 @@ custos_camera_stop (CustosCamera *self)
     return;
   g_mutex_lock (&self->lock);
   self->stopping = TRUE;
+  /* A recording thread blocked reading an upload wakes up. */
+  if (self->feed != NULL)
+    custos_privacy_feed_abort (self->feed, _("the archiver is stopping"));
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   g_thread_join (g_steal_pointer (&self->thread));
+  if (self->privacy_stream != NULL)
+    custos_camera_stop (self->privacy_stream);
 }
 
 /* Live clients */
@@ -1077,18 +1351,38 @@ build_streams_json (CustosCamera *self,
   json_builder_end_array (b);
 }
 
+/* "privacy": a privacy-protected stream of this camera can be asked for
+ * (?privacy=1, no certificate needed); "privacy_stream": its recording,
+ * and whether a Privacy Protector is publishing it now ("live"). */
 static void
 build_privacy_json (CustosCamera *self,
                     JsonBuilder  *b)
 {
-  json_builder_set_member_name (b, "privacy");
-  json_builder_begin_object (b);
-  add_boolean (b, "protected", self->privacy);
-  /* TODO(privacy-protector): an encrypted camera's privacy-protected
-   * (blurred, unencrypted) stream comes with the Privacy Protector role;
-   * until then there is none, and only the original stream is served. */
+  CustosCamera *p = self->privacy_stream;
+  g_autofree char *stream = NULL;
+  g_autofree char *ranges = NULL;
+
+  add_boolean (b, "privacy", p != NULL);
+  add_boolean (b, "privacy_protected", self->privacy);
   json_builder_set_member_name (b, "privacy_stream");
-  json_builder_add_null_value (b);
+  if (p == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  stream = g_strdup_printf ("/api/v1/cameras/%s/stream?privacy=1", self->id);
+  ranges = g_strdup_printf ("/api/v1/cameras/%s/ranges?privacy=1", self->id);
+  json_builder_begin_object (b);
+  add_string (b, "name", p->name);
+  g_mutex_lock (&p->lock);
+  add_boolean (b, "live", p->state == CUSTOS_CAMERA_RECORDING);
+  add_string (b, "state", custos_camera_state_to_string (p->state));
+  add_string (b, "reason", p->reason);
+  add_time (b, "since", p->state_since_us);
+  add_time (b, "last_packet", p->last_packet_us);
+  g_mutex_unlock (&p->lock);
+  add_string (b, "stream", stream);
+  add_string (b, "ranges", ranges);
   json_builder_end_object (b);
 }
 

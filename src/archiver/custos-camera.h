@@ -19,6 +19,12 @@
  * certificate is enrolled. A source that fails or ends is restarted with
  * a growing delay (1 s to 30 s); the state says why meanwhile.
  *
+ * Privacy-protected recording (privacy-stream=true): a second camera,
+ * id "ID.privacy", plaintext and flagged PRIVACY, whose thread records
+ * the uploads of a Privacy Protector (CustosPrivacyFeed, parsed with
+ * CustosReader) instead of a source, one at a time, each packet at the
+ * UTC it carries; between uploads it is STOPPED with the reason.
+ *
  * Thread safety: configuration before start; everything else may be
  * called from the main thread while the camera records.
  */
@@ -27,6 +33,7 @@
 #include <json-glib/json-glib.h>
 #include <openssl/evp.h>
 
+#include "custos-privacy-feed.h"
 #include "custos-storage.h"
 
 G_BEGIN_DECLS
@@ -59,6 +66,15 @@ const char        *custos_camera_get_id            (CustosCamera      *self);
 const char        *custos_camera_get_name          (CustosCamera      *self);
 gboolean           custos_camera_get_encrypted     (CustosCamera      *self);
 gboolean           custos_camera_get_privacy       (CustosCamera      *self);
+/* privacy-stream=true: the camera's privacy-protected recording (id
+ * "ID.privacy"), a camera fed by a Privacy Protector; NULL otherwise.
+ * Storage, signer, start and stop of the camera apply to it too. */
+CustosCamera      *custos_camera_get_privacy_stream (CustosCamera     *self);
+/* The privacy-protected recording records feed until it ends. FALSE (and
+ * why) when another upload is being recorded or the camera is stopped. */
+gboolean           custos_camera_attach_feed       (CustosCamera      *self,
+                                                    CustosPrivacyFeed *feed,
+                                                    char             **reason);
 gint64             custos_camera_get_max_age_us    (CustosCamera      *self);
 guint64            custos_camera_get_max_bytes     (CustosCamera      *self);
 void               custos_camera_set_storage       (CustosCamera      *self,

@@ -9,6 +9,10 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "custos-certificate.h"
 #include "custos-crypto.h"
 #include "custos-demo.h"
 #include "custos-demo-pki.h"
@@ -27,6 +31,7 @@ struct _CustosDemo
   char     *pin;            /* shown once, then wiped */
   EVP_PKEY *ca_key;
   X509     *ca_cert;
+  GSubprocess *protector;   /* the Privacy Protector, its own process */
 };
 
 G_DEFINE_FINAL_TYPE (CustosDemo, custos_demo, G_TYPE_OBJECT)
@@ -45,6 +50,7 @@ custos_demo_finalize (GObject *object)
   CustosDemo *self = CUSTOS_DEMO (object);
 
   wipe_pin (self);
+  custos_demo_stop_protector (self);
   g_free (self->dir);
   g_free (self->softhsm_conf);
   g_clear_pointer (&self->ca_key, EVP_PKEY_free);
@@ -299,7 +305,9 @@ static const char config_head[] =
   "signer-certificate=signer.cert.pem\n"
   "storage=storage\n"
   "enrolment-folder=enrolled\n"
-  "revocation-list=revoked.txt\n"
+  "revocation-list=revoked.txt\n";
+
+static const char config_recording[] =
   "\n"
   "[recording]\n"
   "# Short key periods so that a range starts close to the time asked for\n"
@@ -308,6 +316,24 @@ static const char config_head[] =
   "epoch-ms=600000\n"
   "file-seconds=60\n"
   "retention-hours=24\n";
+
+/* The Privacy Protector's own certificate: a client of the CA, enrolled
+ * (it decrypts the original like any recipient) and named in
+ * privacy-protectors= (it may publish). */
+static gboolean
+make_protector (CustosDemo  *self,
+                GError     **error)
+{
+  g_autofree char *from = path (self, "protector.cert.pem");
+  g_autofree char *to = path (self, "enrolled/protector.cert.pem");
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  return make_certificate (self, "protector", "Demo privacy protector", CUSTOS_DEMO_CERT_CLIENT,
+                           error) &&
+         g_file_get_contents (from, &contents, &len, error) &&
+         g_file_set_contents (to, contents, len, error);
+}
 
 static gboolean
 have_element (const char *name)
@@ -329,9 +355,9 @@ write_config (CustosDemo  *self,
     "video/x-raw,width=640,height=360,framerate=15/1%s\n"
     "audio=audiotestsrc is-live=true wave=ticks volume=0.3\n"
     "encrypted=true\n"
-    "# TODO(privacy-protector): the privacy-protected (blurred, unencrypted)\n"
-    "# stream of this camera comes with the Privacy Protector role; until then\n"
-    "# only its encrypted original is recorded and served.\n",
+    "# The Privacy Protector (custos-privacy-protector, protector.conf) publishes\n"
+    "# a pixelated, unencrypted copy: ?privacy=1, no certificate needed.\n"
+    "privacy-stream=true\n",
     have_element ("timeoverlay") ? " ! timeoverlay" : "");
   g_autofree char *lobby = g_strdup_printf (
     "\n[camera lobby]\n"
@@ -340,8 +366,18 @@ write_config (CustosDemo  *self,
     "video/x-raw,width=640,height=360,framerate=15/1%s\n"
     "encrypted=false\n",
     have_element ("clockoverlay") ? " ! clockoverlay" : "");
-  g_autofree char *text = g_strconcat (config_head, front, lobby, NULL);
+  g_autofree char *protector = path (self, "protector.cert.pem");
+  g_autoptr (CustosCertificate) cert = custos_certificate_new_from_file (protector, error);
+  g_autofree char *fingerprint = cert ? custos_certificate_dup_fingerprint_hex (cert) : NULL;
+  g_autofree char *protectors = NULL;
+  g_autofree char *text = NULL;
 
+  if (cert == NULL)
+    return FALSE;
+  protectors = g_strdup_printf ("# The Privacy Protector's certificate may publish privacy-\n"
+                                "# protected streams (its SHA-256).\n"
+                                "privacy-protectors=%s\n", fingerprint);
+  text = g_strconcat (config_head, protectors, config_recording, front, lobby, NULL);
   return write_text (self, "archiver.conf", text, error);
 }
 
@@ -360,6 +396,7 @@ custos_demo_new (const char  *dir,
       !make_certificate (self, "server", "127.0.0.1", CUSTOS_DEMO_CERT_SERVER, error) ||
       !make_certificate (self, "signer", "Custos demo archiver", CUSTOS_DEMO_CERT_SIGNER,
                          error) ||
+      !make_protector (self, error) ||
       !write_text (self, "revoked.txt", "# SHA-256 fingerprints of revoked certificates\n",
                    error) ||
       !write_config (self, error))
@@ -385,6 +422,95 @@ custos_demo_create_archiver (CustosDemo  *self,
   return custos_archiver_new_from_file (config, error);
 }
 
+/* The protector's binary: $CUSTOS_PRIVACY_PROTECTOR, else next to this
+ * program (installed, or in the build tree's privacy/), else in $PATH. */
+static char *
+find_protector (void)
+{
+  const char *env = g_getenv ("CUSTOS_PRIVACY_PROTECTOR");
+  g_autofree char *self_path = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *dir = self_path ? g_path_get_dirname (self_path) : NULL;
+  const char *const near[] = { "custos-privacy-protector", "privacy/custos-privacy-protector" };
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  for (guint i = 0; dir != NULL && i < G_N_ELEMENTS (near); i++)
+    {
+      g_autofree char *candidate = g_build_filename (dir, near[i], NULL);
+
+      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
+        return g_steal_pointer (&candidate);
+    }
+  return g_find_program_in_path ("custos-privacy-protector");
+}
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+gboolean
+custos_demo_start_protector (CustosDemo      *self,
+                             CustosArchiver  *archiver,
+                             GError         **error)
+{
+  g_autofree char *binary = find_protector ();
+  g_autofree char *config = path (self, "protector.conf");
+  g_autofree char *log = path (self, "protector.log");
+  g_autofree char *text = g_strdup_printf (
+    "# custos-privacy-protector: see custos-privacy-protector.h for every key.\n"
+    "[privacy-protector]\n"
+    "archiver=https://%s:%u\n"
+    "ca-file=ca.cert.pem\n"
+    "certificate=protector.cert.pem\n"
+    "key=protector.key.pem\n"
+    "cameras=front-door\n"
+    "mode=pixelate\n"
+    "block-size=16\n",
+    custos_archiver_get_address (archiver), custos_archiver_get_port (archiver));
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+
+  if (binary == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           _("custos-privacy-protector is not installed"));
+      return FALSE;
+    }
+  if (!write_text (self, "protector.conf", text, error))
+    return FALSE;
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  self->protector = g_subprocess_launcher_spawn (launcher, error, binary, "--config", config,
+                                                 NULL);
+  return self->protector != NULL;
+}
+
+void
+custos_demo_stop_protector (CustosDemo *self)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  if (self->protector == NULL)
+    return;
+  g_subprocess_send_signal (self->protector, SIGTERM);
+  /* Its last upload ends with an answer from this process: the main
+   * loop keeps running meanwhile (GLib reaps the child in its worker). */
+  while (g_subprocess_get_identifier (self->protector) != NULL &&
+         g_get_monotonic_time () < deadline)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
+  if (g_subprocess_get_identifier (self->protector) != NULL)
+    g_subprocess_force_exit (self->protector);
+  g_subprocess_wait (self->protector, NULL, NULL);
+  g_clear_object (&self->protector);
+}
+
 void
 custos_demo_print_instructions (CustosDemo     *self,
                                 CustosArchiver *archiver)
@@ -406,6 +532,16 @@ custos_demo_print_instructions (CustosDemo     *self,
   g_string_append_printf (text, "  %-12s %s\n", _("Folder:"), self->dir);
   g_string_append_printf (text, "  %-12s front-door (%s), lobby (%s)\n", _("Cameras:"),
                           _("encrypted, with audio"), _("not encrypted"));
+  if (self->protector != NULL)
+    g_string_append_printf (text, "  %-12s %s %s (pid %s, %s %s)\n", _("Privacy:"),
+                            _("started custos-privacy-protector for front-door: a pixelated, "
+                              "unencrypted copy, no certificate needed; its log:"),
+                            "protector.log", g_subprocess_get_identifier (self->protector),
+                            _("config"), "protector.conf");
+  else
+    g_string_append_printf (text, "  %-12s %s\n", _("Privacy:"),
+                            _("the Privacy Protector did not start; front-door has no "
+                              "privacy-protected stream"));
   if (self->softhsm_conf != NULL)
     {
       g_string_append_printf (text, "  %-12s export SOFTHSM2_CONF=%s\n", _("Smart card:"),
@@ -418,6 +554,11 @@ custos_demo_print_instructions (CustosDemo     *self,
   g_string_append_printf (text, "  curl --cacert %s %s/api/v1/health\n", ca, url);
   g_string_append_printf (text, "  curl --cacert %s -o lobby.fusion '%s/api/v1/cameras/lobby/"
                           "stream?from=%s&to=%s'\n", ca, url, from, to);
+  g_string_append_printf (text, "  %s\n", _("# in 30 s, the privacy-protected copy of the "
+                                            "encrypted camera, without any certificate:"));
+  g_string_append_printf (text, "  curl --cacert %s -o front-door-privacy.fusion '%s/api/v1/"
+                          "cameras/front-door/stream?privacy=1&from=%s&to=%s'\n", ca, url, from,
+                          to);
   if (self->softhsm_conf != NULL)
     {
       g_string_append_printf (text, "  %s\n", _("# in 30 s, a range of the encrypted camera, "

@@ -17,6 +17,10 @@
 #define CLIENT_KEY      "custos-client-certificate"
 #define RANGE_GAP_US    (2 * G_USEC_PER_SEC)
 #define HEADER_TIMER_KEY "custos-header-timer"
+#define FEED_KEY        "custos-privacy-feed"
+#define DISCARDED_KEY   "custos-discarded-bytes"
+/* A request body nobody reads (any but a privacy upload) is cut off here. */
+#define MAX_DISCARDED   (64 * 1024)
 
 struct _CustosServer
 {
@@ -33,6 +37,8 @@ struct _CustosServer
   guint               watchdog_id;
   guint               in_flight;
   GHashTable         *messages;   /* SoupServerMessage alive (weak) */
+  GPtrArray          *protectors; /* GBytes, SHA-256 of privacy protectors' certificates */
+  GTlsCertificate    *certificate; /* set: instead of the certificate and key files */
   guint               port;
 };
 
@@ -59,6 +65,7 @@ custos_server_limits_init (CustosServerLimits *limits)
   limits->max_range_us = (gint64) 24 * 3600 * G_USEC_PER_SEC;
   limits->idle_timeout_s = 30;
   limits->live_queue_bytes = 32 * 1024 * 1024;
+  limits->privacy_queue_bytes = 8 * 1024 * 1024;
 }
 
 static void
@@ -88,6 +95,8 @@ custos_server_finalize (GObject *object)
   g_clear_pointer (&self->camera_order, g_ptr_array_unref);
   g_clear_pointer (&self->responses, g_ptr_array_unref);
   g_clear_pointer (&self->messages, g_hash_table_unref);
+  g_clear_pointer (&self->protectors, g_ptr_array_unref);
+  g_clear_object (&self->certificate);
   g_clear_object (&self->storage);
   g_clear_object (&self->enrolment);
   G_OBJECT_CLASS (custos_server_parent_class)->finalize (object);
@@ -108,6 +117,7 @@ custos_server_init (CustosServer *self)
   self->cameras = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->responses = g_ptr_array_new_with_free_func (g_object_unref);
   self->messages = g_hash_table_new (NULL, NULL);
+  self->protectors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   custos_server_limits_init (&self->limits);
 }
 
@@ -128,6 +138,20 @@ custos_server_new (GPtrArray                *cameras,
   if (limits != NULL)
     self->limits = *limits;
   return self;
+}
+
+void
+custos_server_set_certificate (CustosServer    *self,
+                               GTlsCertificate *certificate)
+{
+  g_set_object (&self->certificate, certificate);
+}
+
+void
+custos_server_add_privacy_protector (CustosServer *self,
+                                     const guint8  fingerprint[32])
+{
+  g_ptr_array_add (self->protectors, g_bytes_new (fingerprint, 32));
 }
 
 guint
@@ -311,6 +335,41 @@ on_message_gone (gpointer  user_data,
 }
 
 static void
+close_connection (SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+}
+
+static void
+on_request_chunk (SoupServerMessage *msg,
+                  GBytes            *chunk,
+                  CustosServer      *self)
+{
+  CustosPrivacyFeed *feed = g_object_get_data (G_OBJECT (msg), FEED_KEY);
+  gsize discarded;
+
+  if (feed != NULL)
+    {
+      if (!custos_privacy_feed_push (feed, chunk))
+        {
+          g_autofree char *problem = custos_privacy_feed_dup_problem (feed);
+
+          g_message (_("Closed a privacy upload: %s"), problem ? problem : _("it is over"));
+          close_connection (msg);
+        }
+      return;
+    }
+  discarded = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (msg), DISCARDED_KEY));
+  discarded += g_bytes_get_size (chunk);
+  g_object_set_data (G_OBJECT (msg), DISCARDED_KEY, GSIZE_TO_POINTER (discarded));
+  if (discarded > MAX_DISCARDED)
+    close_connection (msg);
+}
+
+static void
 on_request_started (SoupServer        *soup,
                     SoupServerMessage *msg,
                     CustosServer      *self)
@@ -321,6 +380,10 @@ on_request_started (SoupServer        *soup,
   g_hash_table_add (self->messages, msg);
   g_object_weak_ref (G_OBJECT (msg), on_message_gone, self);
   g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate), self);
+  /* No body is kept in memory: a privacy upload goes to its feed as it
+   * comes, any other is counted and cut off. */
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_request_chunk), self);
   /* A client that connects and says nothing is cut off: during the TLS
    * handshake by the socket's timeout, after it (a kept-alive connection,
    * or headers sent a byte at a time) by the header timer. */
@@ -442,10 +505,18 @@ build_storage_json (CustosServer *self,
       guint n;
       guint64 bytes;
 
-      custos_storage_get_usage (self->storage, custos_camera_get_id (self->camera_order->pdata[i]),
-                                &n, &bytes);
+      CustosCamera *camera = self->camera_order->pdata[i];
+      CustosCamera *privacy = custos_camera_get_privacy_stream (camera);
+
+      custos_storage_get_usage (self->storage, custos_camera_get_id (camera), &n, &bytes);
       files += n;
       total += bytes;
+      if (privacy != NULL)
+        {
+          custos_storage_get_usage (self->storage, custos_camera_get_id (privacy), &n, &bytes);
+          files += n;
+          total += bytes;
+        }
     }
   json_builder_set_member_name (b, "storage");
   json_builder_begin_object (b);
@@ -634,6 +705,160 @@ handle_stream (CustosServer      *self,
   custos_stream_response_prepare_async (pending->response, NULL, prepared, pending);
 }
 
+/* Privacy uploads */
+
+static gboolean
+is_protector (CustosServer *self,
+              const guint8 *fingerprint)
+{
+  for (guint i = 0; i < self->protectors->len; i++)
+    if (memcmp (g_bytes_get_data (self->protectors->pdata[i], NULL), fingerprint, 32) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* NULL when the client may publish privacy-protected streams, else why not. */
+static char *
+authorize_protector (CustosServer      *self,
+                     SoupServerMessage *msg)
+{
+  CustosCertificate *cert = client_certificate (msg);
+  g_autofree char *hex = NULL;
+
+  if (cert == NULL)
+    return g_strdup (_("publishing a privacy-protected stream needs the client certificate of "
+                       "a privacy protector"));
+  if (!is_protector (self, custos_certificate_get_fingerprint (cert)))
+    {
+      hex = custos_certificate_dup_fingerprint_hex (cert);
+      return g_strdup_printf (_("the certificate %s is not a privacy protector of this archiver "
+                                "(privacy-protectors= in its configuration)"), hex);
+    }
+  return custos_enrolment_check_client (self->enrolment, custos_certificate_get_fingerprint (cert));
+}
+
+static void
+refuse_early (SoupServerMessage *msg,
+              guint              status,
+              const char        *reason)
+{
+  /* The body, if the client sends it anyway, is not read for long. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+  reply_error (msg, status, reason);
+}
+
+static void
+on_upload_finished (SoupServerMessage *msg,
+                    CustosPrivacyFeed *feed)
+{
+  /* Ignored when the body was complete: the rest is still recorded. */
+  custos_privacy_feed_abort (feed, _("the privacy protector's connection dropped"));
+}
+
+/* PUT /api/v1/cameras/ID/privacy, decided once its headers are in and
+ * before any of its body is read (a client sending "Expect: 100-continue"
+ * gets a refusal without sending anything). */
+static void
+start_upload (CustosServer      *self,
+              SoupServerMessage *msg,
+              const char        *camera_id)
+{
+  g_autofree char *refused = authorize_protector (self, msg);
+  g_autoptr (CustosPrivacyFeed) feed = NULL;
+  CustosCamera *camera = NULL;
+  CustosCamera *privacy;
+
+  if (refused != NULL)
+    {
+      refuse_early (msg, SOUP_STATUS_FORBIDDEN, refused);
+      return;
+    }
+  if (custos_archiver_id_is_valid (camera_id))
+    camera = g_hash_table_lookup (self->cameras, camera_id);
+  if (camera == NULL)
+    {
+      refuse_early (msg, SOUP_STATUS_NOT_FOUND, _("no such camera"));
+      return;
+    }
+  if ((privacy = custos_camera_get_privacy_stream (camera)) == NULL)
+    {
+      refuse_early (msg, SOUP_STATUS_NOT_FOUND,
+                    _("this camera has no privacy-protected stream (privacy-stream=true)"));
+      return;
+    }
+  feed = custos_privacy_feed_new (self->limits.privacy_queue_bytes);
+  if (!custos_camera_attach_feed (privacy, feed, &refused))
+    {
+      refuse_early (msg, SOUP_STATUS_CONFLICT, refused);
+      return;
+    }
+  g_object_set_data_full (G_OBJECT (msg), FEED_KEY, g_object_ref (feed), g_object_unref);
+  g_signal_connect_object (msg, "finished", G_CALLBACK (on_upload_finished), feed, 0);
+  g_message (_("Camera %s: a privacy protector is publishing"), camera_id);
+}
+
+/* PUT's path: the camera id, or NULL when it is not .../cameras/ID/privacy. */
+static char *
+upload_camera (const char *path)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (path == NULL || strlen (path) > MAX_PATH || !g_str_has_prefix (path, API_PREFIX))
+    return NULL;
+  parts = g_strsplit (path + strlen (API_PREFIX), "/", 5);
+  if (g_strv_length (parts) != 3 || !g_str_equal (parts[0], "cameras") ||
+      !g_str_equal (parts[2], "privacy"))
+    return NULL;
+  return g_strdup (parts[1]);
+}
+
+/* Every request once its headers are read: anything but GET and the
+ * privacy upload is refused before its body is read. */
+static void
+handle_early (SoupServer        *soup,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *unused,
+              gpointer           user_data)
+{
+  CustosServer *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *camera_id = NULL;
+
+  if (g_strcmp0 (method, SOUP_METHOD_GET) == 0)
+    return;
+  if (g_strcmp0 (method, SOUP_METHOD_PUT) == 0 && (camera_id = upload_camera (path)) != NULL)
+    {
+      start_upload (self, msg, camera_id);
+      return;
+    }
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                "GET, PUT");
+  refuse_early (msg, SOUP_STATUS_METHOD_NOT_ALLOWED,
+                _("only GET, and PUT of a privacy-protected stream, are supported"));
+}
+
+/* The upload's body is complete: what is queued is still recorded. */
+static void
+finish_upload (SoupServerMessage *msg)
+{
+  CustosPrivacyFeed *feed = g_object_get_data (G_OBJECT (msg), FEED_KEY);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (feed == NULL)
+    {
+      reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, _("only GET is supported"));
+      return;
+    }
+  custos_privacy_feed_end (feed);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "received");
+  json_builder_add_int_value (b, (gint64) custos_privacy_feed_get_bytes (feed));
+  json_builder_end_object (b);
+  reply_json (msg, SOUP_STATUS_OK, b);
+}
+
 /* Routing */
 
 static void
@@ -643,6 +868,7 @@ route_camera (CustosServer      *self,
               GHashTable        *query)
 {
   CustosCamera *camera = NULL;
+  gboolean privacy = query && g_strcmp0 (g_hash_table_lookup (query, "privacy"), "1") == 0;
 
   if (custos_archiver_id_is_valid (parts[0]))
     camera = g_hash_table_lookup (self->cameras, parts[0]);
@@ -659,6 +885,13 @@ route_camera (CustosServer      *self,
   if (parts[2] != NULL)
     {
       reply_error (msg, SOUP_STATUS_NOT_FOUND, _("no such resource"));
+      return;
+    }
+  /* ?privacy=1: the privacy-protected recording, which needs no certificate. */
+  if (privacy && (camera = custos_camera_get_privacy_stream (camera)) == NULL)
+    {
+      reply_error (msg, SOUP_STATUS_NOT_FOUND,
+                   _("this camera has no privacy-protected stream"));
       return;
     }
   if (g_str_equal (parts[1], "ranges"))
@@ -726,12 +959,9 @@ handle_request (SoupServer        *soup,
 
   if (g_strcmp0 (soup_server_message_get_method (msg), SOUP_METHOD_GET) != 0)
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                    "GET");
-      {
-        reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, _("only GET is supported"));
-        return;
-      }
+      /* Only an upload accepted by handle_early() gets here. */
+      finish_upload (msg);
+      return;
     }
   if (self->in_flight > self->limits.max_requests)
     {
@@ -795,7 +1025,9 @@ load_tls (CustosServer  *self,
           const char    *client_ca_file,
           GError       **error)
 {
-  g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_files (cert_file, key_file, error);
+  g_autoptr (GTlsCertificate) cert =
+    self->certificate ? g_object_ref (self->certificate)
+                      : g_tls_certificate_new_from_files (cert_file, key_file, error);
   /* GTlsFileDatabase wants an absolute path. */
   g_autofree char *ca_path = g_canonicalize_filename (client_ca_file, NULL);
 
@@ -856,6 +1088,7 @@ custos_server_listen (CustosServer  *self,
     }
   if (!load_tls (self, cert_file, key_file, client_ca_file, error))
     return FALSE;
+  soup_server_add_early_handler (self->soup, NULL, handle_early, self, NULL);
   soup_server_add_handler (self->soup, NULL, handle_request, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (on_request_started), self);
   socket_address = g_inet_socket_address_new (inet, port);

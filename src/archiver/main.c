@@ -35,6 +35,11 @@ run (CustosArchiver *archiver,
   /* One line a supervisor (or a test) can wait for. */
   g_print ("custos-archiver: listening on https://%s:%u/\n",
            custos_archiver_get_address (archiver), custos_archiver_get_port (archiver));
+  if (demo != NULL && !custos_demo_start_protector (demo, archiver, &error))
+    {
+      g_message (_("The demo's Privacy Protector did not start: %s"), error->message);
+      g_clear_error (&error);
+    }
   if (demo != NULL)
     custos_demo_print_instructions (demo, archiver);
   fflush (stdout);
@@ -42,6 +47,9 @@ run (CustosArchiver *archiver,
   g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   g_main_loop_run (loop);
   g_message (_("Stopping: finishing open files"));
+  /* The protector first, so that its last upload ends cleanly. */
+  if (demo != NULL)
+    custos_demo_stop_protector (demo);
   custos_archiver_stop (archiver);
   return EXIT_SUCCESS;
 }
