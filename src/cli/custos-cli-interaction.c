@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "custos-cli-interaction.h"
+#include "custos-pin-pad.h"
 #include "custos-secret.h"
 
 #define MAX_PASSPHRASE 1024
@@ -20,7 +21,26 @@ struct _CustosCliInteraction
   GTlsInteraction parent_instance;
 };
 
-G_DEFINE_FINAL_TYPE (CustosCliInteraction, custos_cli_interaction, G_TYPE_TLS_INTERACTION)
+static void pin_pad_prompt_iface_init (CustosPinPadPromptInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CustosCliInteraction, custos_cli_interaction,
+                               G_TYPE_TLS_INTERACTION,
+                               G_IMPLEMENT_INTERFACE (CUSTOS_TYPE_PIN_PAD_PROMPT,
+                                                      pin_pad_prompt_iface_init))
+
+/* A reader with a PIN pad asks by itself: say so, or the command seems to hang. */
+static void
+pin_pad_begin (CustosPinPadPrompt *prompt,
+               const char         *token_label)
+{
+  g_printerr (_("Enter the PIN on the reader of the card “%s”…\n"), token_label);
+}
+
+static void
+pin_pad_prompt_iface_init (CustosPinPadPromptInterface *iface)
+{
+  iface->begin = pin_pad_begin;
+}
 
 /* The password object frees its value with this: the bytes are a
  * passphrase, so they are wiped first. */

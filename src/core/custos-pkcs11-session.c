@@ -7,6 +7,7 @@
 
 #include "custos-pkcs11-pin.h"
 #include "custos-pkcs11-session.h"
+#include "custos-pin-pad.h"
 
 #define FIND_BATCH 32
 
@@ -640,7 +641,9 @@ ensure_login (CustosPkcs11Session  *self,
       return report_login_failure (self, CKR_PIN_LOCKED, error);
 
     case CUSTOS_PKCS11_LOGIN_PIN_PAD:
+      custos_pin_pad_prompt_begin (interaction, self->label);
       rv = self->funcs->C_Login (self->handle, CKU_USER, NULL, 0);
+      custos_pin_pad_prompt_end (interaction);
       break;
 
     case CUSTOS_PKCS11_LOGIN_ASK_PIN:

@@ -13,6 +13,7 @@
 #include "custos-local-enroll.h"
 #include "custos-local-key-provider.h"
 #include "custos-pkcs11-enroll.h"
+#include "custos-pin-pad.h"
 #include "custos-pkcs11-error.h"
 #include "custos-pkcs11-provider.h"
 #include "custos-pkcs11-token.h"
