@@ -10,8 +10,7 @@
 #include "custos-application.h"
 
 int
-main (int   argc,
-      char *argv[])
+main (int argc, char *argv[])
 {
   g_autoptr (CustosApplication) app = NULL;
 
