@@ -9,6 +9,10 @@
 /* Jobs in a ring the producer fills and the worker drains; the producer
  * blocks only when the ring is full or when it waits. */
 #define RING 1024
+/* The worker is woken once this much is queued (or when the reader
+ * waits), not for every record: a futex wake-up per record cost more
+ * than the handoff saved. */
+#define WAKE_BYTES (128 * 1024)
 
 typedef struct
 {
@@ -26,6 +30,11 @@ struct _CustosSealHasher
   guint    head; /* next job the worker takes */
   guint    tail; /* next free slot */
   gboolean quit;
+  /* Who sleeps on cond: signalled only then, and the worker only once
+   * WAKE_BYTES are queued or the reader waits. */
+  gboolean worker_sleeps;
+  gboolean producer_sleeps;
+  gsize    queued_bytes; /* pushed since the worker was last woken */
 };
 
 /* head moves past a job only once its digest is appended. */
@@ -33,6 +42,13 @@ static gboolean
 idle_locked (CustosSealHasher *self)
 {
   return self->head == self->tail;
+}
+
+static void
+wake_worker_locked (CustosSealHasher *self)
+{
+  self->queued_bytes = 0;
+  g_cond_signal (&self->cond);
 }
 
 static gpointer
@@ -47,7 +63,11 @@ worker (gpointer data)
       guint8 d[CUSTOS_SHA256_LEN];
 
       while (self->head == self->tail && !self->quit)
-        g_cond_wait (&self->cond, &self->lock);
+        {
+          self->worker_sleeps = TRUE;
+          g_cond_wait (&self->cond, &self->lock);
+          self->worker_sleeps = FALSE;
+        }
       if (self->head == self->tail)
         break;
       job = self->ring[self->head % RING];
@@ -59,7 +79,8 @@ worker (gpointer data)
       /* Appended under the lock: the producer reads out only after wait(). */
       g_byte_array_append (job.out, d, sizeof d);
       self->head++;
-      g_cond_broadcast (&self->cond);
+      if (self->producer_sleeps)
+        g_cond_broadcast (&self->cond);
     }
   g_mutex_unlock (&self->lock);
   return NULL;
@@ -99,10 +120,18 @@ custos_seal_hasher_push (CustosSealHasher *self, const guint8 *data, gsize len, 
 {
   g_mutex_lock (&self->lock);
   while (self->tail - self->head >= RING)
-    g_cond_wait (&self->cond, &self->lock);
+    {
+      if (self->worker_sleeps)
+        wake_worker_locked (self);
+      self->producer_sleeps = TRUE;
+      g_cond_wait (&self->cond, &self->lock);
+      self->producer_sleeps = FALSE;
+    }
   self->ring[self->tail % RING] = (Job){ data, len, out };
   self->tail++;
-  g_cond_broadcast (&self->cond);
+  self->queued_bytes += len;
+  if (self->worker_sleeps && self->queued_bytes >= WAKE_BYTES)
+    wake_worker_locked (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -112,7 +141,13 @@ custos_seal_hasher_wait (CustosSealHasher *self)
   if (self == NULL)
     return;
   g_mutex_lock (&self->lock);
+  if (self->worker_sleeps && !idle_locked (self))
+    wake_worker_locked (self);
   while (!idle_locked (self))
-    g_cond_wait (&self->cond, &self->lock);
+    {
+      self->producer_sleeps = TRUE;
+      g_cond_wait (&self->cond, &self->lock);
+      self->producer_sleeps = FALSE;
+    }
   g_mutex_unlock (&self->lock);
 }
