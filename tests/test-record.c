@@ -222,6 +222,43 @@ test_seal_ranges (void)
                                            seal.sig, seal.sig_len, NULL));
 }
 
+/* The times of reports and of the archiver's API, against date(1)'s idea
+ * of the same instants. */
+static void
+test_utc_format (void)
+{
+  static const gint64 times[] = { 0, 1795293242080000, 1795293242000001, -1, -1500000 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (times); i++)
+    {
+      g_autofree char *ours = custos_utc_format (times[i], 6);
+      g_autofree char *secs = g_strdup_printf ("@%" G_GINT64_FORMAT,
+                                               times[i] >= 0 ? times[i] / G_USEC_PER_SEC
+                                                             : (times[i] - 999999) / G_USEC_PER_SEC);
+      g_autofree char *out = NULL;
+      g_autofree char *expected = NULL;
+      g_autoptr (GError) error = NULL;
+      const char *argv[] = { "date", "-u", "-d", secs, "+%Y-%m-%dT%H:%M:%S", NULL };
+      gint64 frac = ((times[i] % G_USEC_PER_SEC) + G_USEC_PER_SEC) % G_USEC_PER_SEC;
+
+      g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                   &out, NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_strchomp (out);
+      expected = g_strdup_printf ("%s.%06dZ", out, (int) frac);
+      g_assert_cmpstr (ours, ==, expected);
+    }
+  {
+    g_autofree char *ms = custos_utc_format (1795293242080999, 3);
+    g_autofree char *s = custos_utc_format (1795293242080999, 0);
+
+    g_assert_true (g_str_has_suffix (ms, ":02.080Z"));
+    g_assert_true (g_str_has_suffix (s, ":02Z"));
+  }
+  g_assert_null (custos_utc_format (G_MININT64, 3));
+  g_assert_null (custos_utc_format (G_MAXINT64, 3));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -235,6 +272,7 @@ main (int   argc,
   g_test_add_func ("/record/data-prefix-and-nonce", test_data_prefix_and_nonce);
   g_test_add_func ("/record/toc", test_toc);
   g_test_add_func ("/record/seal-ranges", test_seal_ranges);
+  g_test_add_func ("/record/utc-format", test_utc_format);
 
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include "custos-media-export.h"
 #include "custos-reader.h"
 #include "custos-rewrap.h"
+#include "custos-utc.h"
 
 /* Progress over the whole job: the export, then the verification. */
 #define EXPORT_SHARE 0.9
@@ -210,27 +211,13 @@ choose_names (CustosExportJob *self)
 static char *
 format_utc (gint64 utc_us)
 {
-  g_autoptr (GDateTime) dt = NULL;
-
-  if (utc_us == G_MININT64 || utc_us == G_MAXINT64)
-    return NULL;
-  dt = g_date_time_new_from_unix_utc (utc_us / G_USEC_PER_SEC);
-  if (dt == NULL)
-    return NULL;
-  dt = g_date_time_add (dt, utc_us % G_USEC_PER_SEC);
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S.%fZ");
+  return custos_utc_format (utc_us, 6);
 }
 
 static void
 json_add_time (JsonBuilder *b, const char *member, gint64 utc_us)
 {
-  g_autofree char *text = format_utc (utc_us);
-
-  json_builder_set_member_name (b, member);
-  if (text != NULL)
-    json_builder_add_string_value (b, text);
-  else
-    json_builder_add_null_value (b);
+  custos_utc_json_add (b, member, utc_us, 6);
 }
 
 static void

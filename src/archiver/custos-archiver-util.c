@@ -6,21 +6,14 @@
 #include <string.h>
 
 #include "custos-archiver-util.h"
+#include "custos-utc.h"
 
 char *
 custos_archiver_format_time (gint64 utc_us)
 {
-  g_autoptr (GDateTime) dt = NULL;
-  g_autofree char *base = NULL;
-
   if (utc_us == CUSTOS_ARCHIVER_NO_TIME)
     return NULL;
-  dt = g_date_time_new_from_unix_utc (utc_us / G_USEC_PER_SEC - (utc_us % G_USEC_PER_SEC < 0));
-  if (dt == NULL)
-    return NULL;
-  base = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
-  return g_strdup_printf ("%s.%06dZ", base,
-                          (int) (((utc_us % G_USEC_PER_SEC) + G_USEC_PER_SEC) % G_USEC_PER_SEC));
+  return custos_utc_format (utc_us, 6);
 }
 
 gboolean

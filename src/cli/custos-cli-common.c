@@ -9,6 +9,7 @@
 
 #include "custos-cli-common.h"
 #include "custos-cli-interaction.h"
+#include "custos-utc.h"
 
 void
 custos_cli_options_clear (CustosCliOptions *options)
@@ -360,23 +361,13 @@ custos_cli_text_wanted (const CustosCliOptions *options)
 char *
 custos_cli_format_utc (gint64 utc_us)
 {
-  g_autoptr (GDateTime) dt = NULL;
-  g_autofree char *seconds = NULL;
-  gint64 secs = utc_us / G_USEC_PER_SEC;
-  gint64 rem = utc_us % G_USEC_PER_SEC;
+  char *text = custos_utc_format (utc_us, 3);
 
+  if (text != NULL)
+    return text;
   if (utc_us == G_MININT64)
     return g_strdup (_("unknown time"));
-  if (rem < 0)
-    {
-      rem += G_USEC_PER_SEC;
-      secs--;
-    }
-  dt = g_date_time_new_from_unix_utc (secs);
-  if (dt == NULL)
-    return g_strdup_printf ("%" G_GINT64_FORMAT " µs", utc_us);
-  seconds = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
-  return g_strdup_printf ("%s.%03dZ", seconds, (int) (rem / 1000));
+  return g_strdup_printf ("%" G_GINT64_FORMAT " µs", utc_us);
 }
 
 char *
@@ -392,16 +383,7 @@ custos_cli_json_add_utc (JsonBuilder *builder,
                          const char  *member,
                          gint64       utc_us)
 {
-  g_autofree char *text = NULL;
-
-  json_builder_set_member_name (builder, member);
-  if (utc_us == G_MININT64)
-    {
-      json_builder_add_null_value (builder);
-      return;
-    }
-  text = custos_cli_format_utc (utc_us);
-  json_builder_add_string_value (builder, text);
+  custos_utc_json_add (builder, member, utc_us, 3);
 }
 
 void

@@ -23,4 +23,5 @@
 #include "custos-rewrap.h"
 #include "custos-secret.h"
 #include "custos-seal.h"
+#include "custos-utc.h"
 #include "custos-writer.h"
