@@ -352,7 +352,16 @@ listed (GObject *object, GAsyncResult *result, gpointer user_data)
   infos =
       custos_archiver_client_list_cameras_finish (CUSTOS_ARCHIVER_CLIENT (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+    {
+      /* Ours was cancelled: the entry is going away. Otherwise the client
+       * restarted its session (a new client certificate) under the
+       * request: ask again, or the entry would stay "connecting". */
+      if (self->cancellable == NULL || g_cancellable_is_cancelled (self->cancellable))
+        return;
+      g_clear_object (&self->cancellable);
+      custos_archiver_entry_refresh (self);
+      return;
+    }
   g_clear_object (&self->cancellable);
   if (infos == NULL)
     {

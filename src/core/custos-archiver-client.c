@@ -502,18 +502,48 @@ status_error (SoupMessage *msg, GBytes *body)
                       reason ? reason : "");
 }
 
+/* libsoup cancels a message's GCancellable when its session is dropped
+ * (new trust or client certificate): each request has its own, linked to
+ * the caller's, so a caller's cancellable is cancelled only by the caller.
+ * The request then fails with G_IO_ERROR_CANCELLED while the caller's
+ * cancellable is not, and the caller may simply ask again. */
 typedef struct
 {
   SoupMessage  *msg;
   GInputStream *body;
+  GCancellable *caller;
+  GCancellable *own;
+  gulong        linked;
 } Send;
 
 static void
 send_free (Send *send)
 {
+  if (send->caller != NULL)
+    g_cancellable_disconnect (send->caller, send->linked);
+  g_clear_object (&send->caller);
+  g_clear_object (&send->own);
   g_clear_object (&send->msg);
   g_clear_object (&send->body);
   g_free (send);
+}
+
+static void
+cancel_own (GCancellable *caller, gpointer own)
+{
+  g_cancellable_cancel (own);
+}
+
+static GCancellable *
+send_link_cancellable (Send *send, GCancellable *caller)
+{
+  send->own = g_cancellable_new ();
+  if (caller != NULL)
+    {
+      send->caller = g_object_ref (caller);
+      send->linked = g_cancellable_connect (caller, G_CALLBACK (cancel_own), send->own, NULL);
+    }
+  return send->own;
 }
 
 static void
@@ -574,7 +604,8 @@ _custos_archiver_client_send_async (CustosArchiverClient *self, const char *path
       g_task_return_error (task, error);
       return;
     }
-  soup_session_send_async (get_session (self), send->msg, G_PRIORITY_DEFAULT, cancellable, sent,
+  soup_session_send_async (get_session (self), send->msg, G_PRIORITY_DEFAULT,
+                           send_link_cancellable (send, cancellable), sent,
                            g_steal_pointer (&task));
 }
 

@@ -20,6 +20,10 @@
  * -sha256` prints them); the getters give lowercase digits without
  * separators.
  *
+ * Changing the trust or the client certificate restarts the connection:
+ * a request under way then fails with G_IO_ERROR_CANCELLED although the
+ * caller's cancellable is not cancelled; the caller may ask again.
+ *
  * All requests are asynchronous (GTask); callbacks run in the thread-
  * default main context of the thread that created the client, which must
  * be the one to use it.

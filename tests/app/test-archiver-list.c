@@ -193,6 +193,29 @@ test_ca_file (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 1);
 }
 
+/* A client certificate set while the camera list is on its way restarts
+ * the client's session under the request: the entry asks again instead
+ * of staying "connecting" for ever. */
+static void
+test_certificate_during_refresh (void)
+{
+  g_autoptr (GSettings) settings = fresh_settings ();
+  g_autoptr (CustosArchiverList) list = custos_archiver_list_new (settings, 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) cert = NULL;
+  CustosArchiverEntry *entry;
+
+  entry = custos_archiver_list_add (list, archiver->base_url, test_pki_ca_cert (), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (custos_archiver_entry_get_state (entry), ==, CUSTOS_ARCHIVER_STATE_CONNECTING);
+  cert = g_tls_certificate_new_from_files (alice->cert_path, alice->key_path, &error);
+  g_assert_no_error (error);
+  custos_archiver_entry_set_client_certificate (entry, cert);
+  g_assert_true (wait_for (not_connecting, entry));
+  g_assert_cmpint (custos_archiver_entry_get_state (entry), ==, CUSTOS_ARCHIVER_STATE_CONNECTED);
+  g_assert_cmpuint (g_list_model_get_n_items (custos_archiver_entry_get_cameras (entry)), ==, 2);
+}
+
 static void
 test_settings_round_trip (void)
 {
@@ -331,6 +354,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/archiver-list/untrusted-then-pinned", test_untrusted_then_pinned);
   g_test_add_func ("/archiver-list/certificate-changed", test_certificate_changed);
   g_test_add_func ("/archiver-list/ca-file", test_ca_file);
+  g_test_add_func ("/archiver-list/certificate-during-refresh", test_certificate_during_refresh);
   g_test_add_func ("/archiver-list/settings-round-trip", test_settings_round_trip);
   g_test_add_func ("/archiver-list/local-files", test_local_files);
   /* Last: it stops the archiver. */
