@@ -12,6 +12,7 @@
 #include "gstcustosdemux.h"
 #include "custos-media-export.h"
 #include "custos-player-bar.h"
+#include "custos-player-frames.h"
 #include "custos-player-private.h"
 #include "custos-reader.h"
 #include "custos-time.h"
@@ -74,6 +75,9 @@ struct _CustosPlayer
   guint            poll_id;
   gint64           drop_before_us;  /* network: frames before it are not shown (atomic) */
   gboolean         drop_offset_set; /* streaming thread */
+  /* Files: the frames just before a seek's target, for steps back. */
+  CustosPlayerFrames *frames;
+  gboolean            showing_kept; /* one of them is shown, not the sink's */
 
   /* What it shows */
   CustosPlayerState     state;
@@ -258,6 +262,8 @@ destroy_pipeline (CustosPlayer *self)
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
       gst_clear_object (&self->pipeline);
     }
+  g_clear_pointer (&self->frames, custos_player_frames_unref);
+  self->showing_kept = FALSE;
   self->demux = self->appsrc = NULL;
   self->sink = NULL;
   self->prerolled = FALSE;
@@ -355,7 +361,8 @@ on_frame (GdkPaintable *paintable, CustosPlayer *self)
   GstBuffer *buffer;
   gint64     utc;
 
-  if (self->sink == NULL)
+  /* A kept frame is shown (custos_player_step()): the sink's is not. */
+  if (self->sink == NULL || self->showing_kept)
     return;
   g_object_get (self->sink, "last-sample", &sample, NULL);
   if (sample == NULL || (buffer = gst_sample_get_buffer (sample)) == NULL)
@@ -377,6 +384,19 @@ on_frame (GdkPaintable *paintable, CustosPlayer *self)
     }
 }
 
+/* Whether this window paints with cairo: the paintable then draws frames
+ * from their own pixels (see CustosVideoPaintable). */
+static void
+update_software_paint (CustosPlayer *self)
+{
+  GtkNative   *native = gtk_widget_get_native (GTK_WIDGET (self));
+  GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+
+  if (self->paintable != NULL)
+    custos_video_paintable_set_software (self->paintable,
+                                         renderer != NULL && GSK_IS_CAIRO_RENDERER (renderer));
+}
+
 static void
 set_paintable (CustosPlayer *self, CustosVideoPaintable *paintable)
 {
@@ -391,6 +411,7 @@ set_paintable (CustosPlayer *self, CustosVideoPaintable *paintable)
   if (paintable != NULL)
     g_signal_connect (paintable, "invalidate-contents", G_CALLBACK (on_frame), self);
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (paintable));
+  update_software_paint (self);
 }
 
 /* Network sources: a new request starts at a keyframe before the time
@@ -782,6 +803,17 @@ on_decoder_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer us
     g_object_set (element, "max-threads", 1, NULL);
 }
 
+static void
+on_decoder_added_keep (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory != NULL &&
+      gst_element_factory_list_is_type (factory, GST_ELEMENT_FACTORY_TYPE_DECODER |
+                                                   GST_ELEMENT_FACTORY_TYPE_MEDIA_VIDEO))
+    custos_player_frames_attach (user_data, element);
+}
+
 static gboolean
 build_pipeline (CustosPlayer *self, GError **error)
 {
@@ -811,6 +843,14 @@ build_pipeline (CustosPlayer *self, GError **error)
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (link_video), sink_bin);
   if (self->synced)
     g_signal_connect (decodebin, "deep-element-added", G_CALLBACK (on_decoder_added), NULL);
+  /* Grid tiles keep none (memory); network requests start anew anyway. */
+  if (!self->synced && self->file != NULL)
+    {
+      self->frames = custos_player_frames_new ();
+      g_signal_connect_data (decodebin, "deep-element-added", G_CALLBACK (on_decoder_added_keep),
+                             custos_player_frames_ref (self->frames),
+                             (GClosureNotify) (void (*) (void)) custos_player_frames_unref, 0);
+    }
   if (self->ca_file != NULL)
     g_object_set (self->demux, "ca-file", self->ca_file, NULL);
   self->sink = sink;
@@ -1049,6 +1089,7 @@ seek_with_flags (CustosPlayer *self, gint64 utc_us, GstSeekFlags flags)
   gint64 pts_us = MAX (utc_us - self->base_utc, 0);
 
   self->awaiting_frame = TRUE;
+  self->showing_kept = FALSE;
   g_debug ("seeking at %" G_GINT64_FORMAT " µs", g_get_monotonic_time ());
   set_state (self, CUSTOS_PLAYER_STATE_LOADING);
   if (!gst_element_seek (self->pipeline, self->rate, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET,
@@ -1307,6 +1348,13 @@ custos_player_dispose (GObject *object)
 }
 
 static void
+custos_player_realize (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (custos_player_parent_class)->realize (widget);
+  update_software_paint (CUSTOS_PLAYER (widget));
+}
+
+static void
 custos_player_unmap (GtkWidget *widget)
 {
   CustosPlayer  *self = CUSTOS_PLAYER (widget);
@@ -1399,6 +1447,7 @@ custos_player_class_init (CustosPlayerClass *klass)
   object_class->set_property = custos_player_set_property;
   object_class->dispose = custos_player_dispose;
   object_class->finalize = custos_player_finalize;
+  widget_class->realize = custos_player_realize;
   widget_class->unmap = custos_player_unmap;
   install_properties (object_class);
 
@@ -1692,6 +1741,9 @@ custos_player_play (CustosPlayer *self)
   self->want_playing = TRUE;
   if (self->pipeline == NULL)
     return;
+  /* The pipeline is a few frames on: it plays from the frame shown. */
+  if (self->showing_kept)
+    seek_now (self, self->position_utc + self->frame_us / 2);
   if (self->state == CUSTOS_PLAYER_STATE_PAUSED)
     set_state (self, CUSTOS_PLAYER_STATE_PLAYING);
   if (self->prerolled)
@@ -1711,6 +1763,68 @@ custos_player_pause (CustosPlayer *self)
   gst_element_set_state (self->pipeline, GST_STATE_PAUSED);
 }
 
+static gint64
+sample_utc (CustosPlayer *self, GstSample *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+
+  return buffer != NULL ? buffer_utc (self, buffer) : G_MININT64;
+}
+
+/* The sink's frame: where the pipeline is. */
+static gint64
+pipeline_utc (CustosPlayer *self)
+{
+  g_autoptr (GstSample) sample = NULL;
+
+  if (self->sink == NULL)
+    return G_MININT64;
+  g_object_get (self->sink, "last-sample", &sample, NULL);
+  return sample != NULL ? sample_utc (self, sample) : G_MININT64;
+}
+
+/* Shows the kept frame at utc_us (within half a frame), if there is one:
+ * no seek, no decoding from the keyframe. It was decoded from the same
+ * packets, verified as the sink's are. */
+static gboolean
+step_to_kept (CustosPlayer *self, gint64 utc_us)
+{
+  g_autoptr (GPtrArray) samples = NULL;
+  GstSample *found = NULL;
+  gint64     utc = G_MININT64;
+
+  /* Not while a seek or step is under way: the kept frames are changing. */
+  if (self->frames == NULL || !self->prerolled || self->pending_seek_us != G_MININT64 ||
+      self->awaiting_frame || self->frame_us <= 0)
+    return FALSE;
+  samples = custos_player_frames_get (self->frames);
+  for (guint i = 0; i < samples->len && found == NULL; i++)
+    {
+      utc = sample_utc (self, samples->pdata[i]);
+      if (utc != G_MININT64 && ABS (utc - utc_us) < self->frame_us / 2)
+        found = samples->pdata[i];
+    }
+  if (found == NULL)
+    return FALSE;
+  /* Back at the sink's frame, the sink's frame it is again. */
+  self->showing_kept = utc != pipeline_utc (self);
+  self->awaiting_frame = TRUE;
+  if (!custos_player_frames_show (found, self->paintable))
+    {
+      self->showing_kept = FALSE;
+      return FALSE;
+    }
+  if (!self->showing_kept)
+    return TRUE; /* on_frame() took it as the sink's */
+  g_debug ("kept frame %" G_GINT64_FORMAT " shown at %" G_GINT64_FORMAT " µs", utc,
+           g_get_monotonic_time ());
+  set_position (self, utc);
+  if (!custos_timeline_model_is_locked (self->model, utc))
+    leave_status (self);
+  emit_first_frame_when_painted (self);
+  return TRUE;
+}
+
 void
 custos_player_step (CustosPlayer *self, int frames)
 {
@@ -1719,7 +1833,11 @@ custos_player_step (CustosPlayer *self, int frames)
   if (self->pipeline == NULL || frames == 0 || self->position_utc == G_MININT64)
     return;
   custos_player_pause (self);
-  if (frames > 0 && self->file != NULL && self->pending_seek_us == G_MININT64)
+  if (step_to_kept (self, self->position_utc + frames * self->frame_us))
+    return;
+  /* The pipeline is at the frame shown unless a kept one is shown. */
+  if (frames > 0 && self->file != NULL && self->pending_seek_us == G_MININT64 &&
+      !self->showing_kept)
     {
       self->awaiting_frame = TRUE;
       gst_element_send_event (self->pipeline,

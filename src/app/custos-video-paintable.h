@@ -21,6 +21,19 @@ CustosVideoPaintable *custos_video_paintable_new         (void);
 void                  custos_video_paintable_set_frame   (CustosVideoPaintable *self,
                                                           GdkTexture           *texture,
                                                           double                pixel_aspect_ratio);
+/* The frame's pixels as they are (bytes: height rows of stride bytes),
+ * shown without a copy. */
+void                  custos_video_paintable_set_frame_bytes (CustosVideoPaintable *self,
+                                                              int                   width,
+                                                              int                   height,
+                                                              GdkMemoryFormat       format,
+                                                              GBytes               *bytes,
+                                                              gsize                 stride,
+                                                              double                pixel_aspect_ratio);
+/* Whether the widget showing it paints with cairo (GskCairoRenderer):
+ * frames are then drawn from their own pixels, scaled bilinearly. */
+void                  custos_video_paintable_set_software    (CustosVideoPaintable *self,
+                                                              gboolean              software);
 /* Shows nothing again (the intrinsic size is then 0). */
 void                  custos_video_paintable_clear       (CustosVideoPaintable *self);
 /* The frame shown now, or NULL. */

@@ -31,7 +31,7 @@
 #define GUARD_US (30 * S)                       /* a hang guard, not a timing check */
 
 static char      *cert_path, *key_path;
-static char      *file_a, *file_b, *file_plain;
+static char      *file_a, *file_b, *file_plain, *file_moving;
 static GstSample *source_bars;
 
 /* Files */
@@ -56,18 +56,19 @@ run_to_eos (GstElement *pipeline)
   gst_element_set_state (pipeline, GST_STATE_NULL);
 }
 
-/* 10 s of colour bars, H.264, keyframe every second, written by custosmux. */
+/* 10 s of colour bars, H.264, keyframe every second, written by custosmux.
+ * source: videotestsrc's properties (bars moving sideways tell frames apart). */
 static char *
-make_fusion (const char *name, gint64 start_utc, gboolean encrypted)
+make_fusion_from (const char *name, gint64 start_utc, gboolean encrypted, const char *source)
 {
   g_autofree char *path = g_build_filename (custos_test_tmpdir (), name, NULL);
   g_autofree char *description =
-      g_strdup_printf ("videotestsrc num-buffers=%d pattern=smpte ! "
+      g_strdup_printf ("videotestsrc num-buffers=%d %s ! "
                        "video/x-raw,width=320,height=240,framerate=25/1,format=I420 ! "
                        "x264enc threads=1 key-int-max=25 bframes=0 speed-preset=superfast ! "
                        "video/x-h264,stream-format=byte-stream,alignment=au ! "
                        "custosmux name=mux camera-name=\"Gate\" ! filesink name=out",
-                       N_FRAMES);
+                       N_FRAMES, source);
   g_autoptr (GError) error = NULL;
   g_autoptr (GstElement) pipeline = gst_parse_launch (description, &error);
   g_autoptr (GstElement) mux = NULL;
@@ -83,6 +84,12 @@ make_fusion (const char *name, gint64 start_utc, gboolean encrypted)
   g_object_set (out, "location", path, NULL);
   run_to_eos (pipeline);
   return g_steal_pointer (&path);
+}
+
+static char *
+make_fusion (const char *name, gint64 start_utc, gboolean encrypted)
+{
+  return make_fusion_from (name, start_utc, encrypted, "pattern=smpte");
 }
 
 static GstSample *
@@ -277,6 +284,59 @@ assert_bars (CustosPlayer *player)
     }
 }
 
+static GtkWidget *
+find_picture (GtkWidget *widget)
+{
+  if (GTK_IS_PICTURE (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_picture (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* What the window's own renderer draws of the picture (the tests run with
+ * GSK_RENDERER=cairo, where the paintable draws from the frame's pixels):
+ * the same bars, where GtkPicture fits the 320×240 frame. */
+static void
+assert_drawn_bars (CustosPlayer *player)
+{
+  GtkWidget   *picture = find_picture (GTK_WIDGET (player));
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (picture));
+  g_autoptr (GdkPaintable) observer = gtk_widget_paintable_new (picture);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) drawn = NULL;
+  int    width = gtk_widget_get_width (picture), height = gtk_widget_get_height (picture);
+  double scale = MIN (width / 320.0, height / 240.0);
+  double x0 = (width - 320 * scale) / 2, y0 = (height - 240 * scale) / 2;
+
+  g_assert_nonnull (picture);
+  g_test_message ("renderer %s, picture %d×%d", G_OBJECT_TYPE_NAME (renderer), width, height);
+  g_assert_cmpint (width, >, 0);
+  gdk_paintable_snapshot (observer, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  drawn = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  for (int bar = 0; bar < 7; bar++)
+    {
+      int x = (2 * bar + 1) * 320 / 14, y = 60;
+      Rgb got = texture_rgb (drawn, (int) (x0 + x * scale), (int) (y0 + y * scale));
+      Rgb want = source_rgb (x, y);
+
+      g_test_message ("drawn bar %d: %d %d %d, source %d %d %d", bar, got.r, got.g, got.b, want.r,
+                      want.g, want.b);
+      g_assert_cmpint (ABS (got.r - want.r), <=, 24);
+      g_assert_cmpint (ABS (got.g - want.g), <=, 24);
+      g_assert_cmpint (ABS (got.b - want.b), <=, 24);
+    }
+}
+
 /* With CUSTOS_TEST_SCREENSHOTS=DIR, what the window shows goes to
  * DIR/NAME.png, for a person to look at. */
 static void
@@ -347,6 +407,7 @@ test_plays_bars (Fixture *fx, gconstpointer data)
   /* What the window draws is that paintable. */
   picture = gtk_widget_get_first_child (GTK_WIDGET (fx->player));
   g_assert_nonnull (picture);
+  assert_drawn_bars (fx->player);
   g_assert_cmpstr (custos_player_get_title (fx->player), ==, "a.fusion");
   /* It plays on. */
   wait_for (fx, position_beyond, &position, "playback to go on");
@@ -400,6 +461,90 @@ test_seek_and_step (Fixture *fx, gconstpointer data)
   g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 76 * FRAME);
   custos_player_set_rate (fx->player, 100);
   g_assert_cmpfloat (custos_player_get_rate (fx->player), ==, CUSTOS_PLAYER_MAX_RATE);
+}
+
+static GBytes *
+shown_pixels (Fixture *fx)
+{
+  GdkTexture *texture = custos_video_paintable_get_texture (
+      CUSTOS_VIDEO_PAINTABLE (custos_player_get_paintable (fx->player)));
+  int         width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  guint8     *data = g_malloc ((gsize) width * height * 4);
+
+  gdk_texture_download (texture, data, width * 4);
+  return g_bytes_new_take (data, (gsize) width * height * 4);
+}
+
+static double
+mean_difference (GBytes *a, GBytes *b)
+{
+  gsize         size, other;
+  const guint8 *p = g_bytes_get_data (a, &size), *q = g_bytes_get_data (b, &other);
+  guint64       sum = 0;
+
+  g_assert_cmpuint (size, ==, other);
+  for (gsize i = 0; i < size; i++)
+    sum += ABS (p[i] - q[i]);
+  return (double) sum / size;
+}
+
+/* Steps back right after a seek show the frames decoded on the way to it
+ * (kept, not decoded again): each must be the very frame a seek to it
+ * shows. The bars move 4 pixels a frame, so neighbours differ. */
+static void
+test_step_back_exact (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (CustosKeyProvider) provider = key_provider ();
+  g_autoptr (GBytes) at_87 = NULL;
+  g_autoptr (GBytes) back_86 = NULL;
+  g_autoptr (GBytes) again_86 = NULL;
+  g_autoptr (GBytes) again_87 = NULL;
+  g_autoptr (GBytes) sought_86 = NULL;
+  g_autoptr (GBytes) back_85 = NULL;
+  g_autoptr (GBytes) sought_85 = NULL;
+
+  custos_player_set_key_provider (fx->player, provider, NULL);
+  open_and_pause (fx, file_moving);
+  seek_and_wait (fx, T0 + 87 * FRAME + FRAME / 2);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 87 * FRAME);
+  at_87 = shown_pixels (fx);
+  step_and_wait (fx, -1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 86 * FRAME);
+  g_assert_cmpint (custos_player_get_state (fx->player), ==, CUSTOS_PLAYER_STATE_PAUSED);
+  back_86 = shown_pixels (fx);
+  step_and_wait (fx, -1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 85 * FRAME);
+  back_85 = shown_pixels (fx);
+  step_and_wait (fx, 1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 86 * FRAME);
+  again_86 = shown_pixels (fx);
+  step_and_wait (fx, 1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 87 * FRAME);
+  again_87 = shown_pixels (fx);
+  /* On past the seek's frame: the pipeline is where the picture is. */
+  step_and_wait (fx, 1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 88 * FRAME);
+  g_test_message ("86 vs 87: %.2f", mean_difference (back_86, at_87));
+  g_assert_cmpfloat (mean_difference (back_86, at_87), >, 2.0);
+  g_assert_cmpfloat (mean_difference (back_85, back_86), >, 2.0);
+  g_assert_cmpfloat (mean_difference (again_86, back_86), <, 0.5);
+  g_assert_cmpfloat (mean_difference (again_87, at_87), <, 0.5);
+  /* The same frames decoded from the keyframe by a seek. */
+  seek_and_wait (fx, T0 + 86 * FRAME + FRAME / 2);
+  sought_86 = shown_pixels (fx);
+  seek_and_wait (fx, T0 + 85 * FRAME + FRAME / 2);
+  sought_85 = shown_pixels (fx);
+  g_test_message ("kept 86 vs sought 86: %.2f", mean_difference (back_86, sought_86));
+  g_assert_cmpfloat (mean_difference (back_86, sought_86), <, 0.5);
+  g_assert_cmpfloat (mean_difference (back_85, sought_85), <, 0.5);
+  /* Playing from a kept frame plays on from there. */
+  step_and_wait (fx, -1);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 84 * FRAME);
+  custos_player_play (fx->player);
+  wait_frame (fx);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), >=, T0 + 84 * FRAME);
+  g_assert_cmpint (custos_player_get_position_utc (fx->player), <, T0 + 87 * FRAME);
+  custos_player_pause (fx->player);
 }
 
 static void
@@ -770,12 +915,15 @@ main (int argc, char **argv)
   file_a = make_fusion ("a.fusion", T0, TRUE);
   file_b = make_fusion ("b.fusion", T1, TRUE);
   file_plain = make_fusion ("plain.fusion", T0, FALSE);
+  file_moving = make_fusion_from ("moving.fusion", T0, TRUE, "pattern=smpte horizontal-speed=4");
   source_bars = pull_source_bars ();
 
   g_test_add ("/display/player/plays-bars", Fixture, NULL, player_set_up, test_plays_bars,
               tear_down);
   g_test_add ("/display/player/seek-and-step", Fixture, NULL, player_set_up, test_seek_and_step,
               tear_down);
+  g_test_add ("/display/player/step-back-exact", Fixture, NULL, player_set_up,
+              test_step_back_exact, tear_down);
   g_test_add ("/display/player/locked", Fixture, NULL, player_set_up, test_locked, tear_down);
   g_test_add ("/display/player/plain-not-signed", Fixture, NULL, player_set_up,
               test_plain_not_signed, tear_down);
