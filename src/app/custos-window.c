@@ -90,7 +90,7 @@ static void
 toast_error (CustosWindow *self, const char *what, const GError *error)
 {
   /* Translators: what failed, then why. */
-  g_autofree char *text = g_strdup_printf (_("%s: %s"), what, error->message);
+  g_autofree char *text = g_strdup_printf (_ ("%s: %s"), what, error->message);
   AdwToast        *toast = adw_toast_new (text);
 
   /* Longer than the default: it says what went wrong. */
@@ -145,6 +145,8 @@ typedef struct
   CustosArchiverEntry *entry;
   char                *camera_id;
   char                *title;
+  GTlsCertificate     *cert;
+  gulong               state_handler;
 } OpenRequest;
 
 static void
@@ -155,7 +157,26 @@ open_request_free (OpenRequest *request)
   g_object_unref (request->entry);
   g_free (request->camera_id);
   g_free (request->title);
+  g_clear_object (&request->cert);
   g_free (request);
+}
+
+static void
+open_with_certificate (OpenRequest *request)
+{
+  custos_archiver_entry_set_client_certificate (request->entry, request->cert);
+  custos_player_open_camera (request->player, custos_archiver_entry_get_client (request->entry),
+                             request->camera_id, request->title, FALSE);
+  open_request_free (request);
+}
+
+static void
+connected_for_certificate (CustosArchiverEntry *entry, GParamSpec *pspec, OpenRequest *request)
+{
+  if (custos_archiver_entry_get_state (entry) == CUSTOS_ARCHIVER_STATE_CONNECTING)
+    return;
+  g_signal_handler_disconnect (entry, request->state_handler);
+  open_with_certificate (request);
 }
 
 static void
@@ -170,14 +191,127 @@ got_certificate (GObject *object, GAsyncResult *result, gpointer user_data)
   if (cert == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        toast_error (request->window, _("Cannot use your client certificate"), error);
+        toast_error (request->window, _ ("Cannot use your client certificate"), error);
       open_request_free (request);
       return;
     }
-  custos_archiver_entry_set_client_certificate (request->entry, cert);
+  request->cert = g_steal_pointer (&cert);
+  /* A new certificate restarts the client's session, which cancels the
+   * request in flight; an entry's first listing of cameras must not be
+   * lost that way (the entry would stay "connecting"), so wait for it. */
+  if (custos_archiver_entry_get_state (request->entry) == CUSTOS_ARCHIVER_STATE_CONNECTING)
+    {
+      request->state_handler = g_signal_connect (request->entry, "notify::state",
+                                                 G_CALLBACK (connected_for_certificate), request);
+      return;
+    }
+  open_with_certificate (request);
+}
+
+/* What a tile shows, for the export and for reopening it: a camera
+ * (entry, the camera's item as last listed, its id) or a file. */
+static void
+tag_tile (CustosPlayer *tile, CustosArchiverEntry *entry, CustosCameraItem *camera, GFile *file)
+{
+  g_object_set_data_full (G_OBJECT (tile), "custos-entry", entry ? g_object_ref (entry) : NULL,
+                          g_object_unref);
+  g_object_set_data_full (G_OBJECT (tile), "custos-item", camera ? g_object_ref (camera) : NULL,
+                          g_object_unref);
+  g_object_set_data_full (G_OBJECT (tile), "custos-camera",
+                          camera ? g_strdup (custos_camera_item_get_id (camera)) : NULL, g_free);
+  g_object_set_data_full (G_OBJECT (tile), "custos-file", file ? g_object_ref (file) : NULL,
+                          g_object_unref);
+}
+
+static void
+open_file_in (CustosPlayer *tile, GFile *file)
+{
+  tag_tile (tile, NULL, NULL, file);
+  custos_player_open_file (tile, file);
+}
+
+static void
+request_certificate (CustosWindow *self, CustosPlayer *player, CustosArchiverEntry *entry,
+                     const char *camera_id, const char *title, const char *identity)
+{
+  OpenRequest *request = g_new0 (OpenRequest, 1);
+
+  request->window = g_object_ref (self);
+  request->player = g_object_ref (player);
+  request->entry = g_object_ref (entry);
+  request->camera_id = g_strdup (camera_id);
+  request->title = g_strdup (title);
+  custos_credentials_get_tls_certificate_async (self->credentials, identity, self->cancellable,
+                                                got_certificate, request);
+}
+
+/* No certificate chosen: the privacy-protected stream when there is one
+ * (and "Original" off again), else the original without one, so the tile
+ * says what the archiver answers rather than showing the last camera. */
+static void
+identity_declined (CustosWindow *self, OpenRequest *request)
+{
+  CustosCameraItem *item = g_object_get_data (G_OBJECT (request->player), "custos-item");
+  gboolean          privacy = item != NULL && custos_camera_item_get_privacy (item);
+
+  if (privacy && request->player == self->player && self->original)
+    {
+      self->original = FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ORIGINAL]);
+    }
   custos_player_open_camera (request->player, custos_archiver_entry_get_client (request->entry),
-                             request->camera_id, request->title, FALSE);
-  open_request_free (request);
+                             request->camera_id, request->title, privacy);
+}
+
+/* The user chose the certificate for an archiver added without one: it
+ * is kept in the `archivers` setting, then the original is opened with it. */
+static void
+identity_response (AdwMessageDialog *dialog, const char *response, CustosWindow *self)
+{
+  OpenRequest *request = g_object_get_data (G_OBJECT (dialog), "request");
+  const char  *identity =
+      custos_add_archiver_dialog_get_identity (CUSTOS_ADD_ARCHIVER_DIALOG (dialog));
+  CustosArchiverEntry *entry;
+
+  if (g_strcmp0 (response, "use") != 0 || identity == NULL)
+    {
+      identity_declined (self, request);
+      return;
+    }
+  entry = custos_archiver_list_set_identity (
+      self->archivers, custos_archiver_entry_get_url (request->entry), identity);
+  if (entry == NULL)
+    {
+      custos_window_add_toast (self, adw_toast_new (_ ("The archiver was removed")));
+      return;
+    }
+  /* Another configuration, another entry: what the window shows follows it. */
+  if (self->current_entry == request->entry)
+    g_set_object (&self->current_entry, entry);
+  /* Until the new entry lists its cameras, the item as the old one had it. */
+  tag_tile (request->player, entry, g_object_get_data (G_OBJECT (request->player), "custos-item"),
+            NULL);
+  custos_archiver_entry_refresh (entry);
+  request_certificate (self, request->player, entry, request->camera_id, request->title, identity);
+}
+
+static void
+ask_identity (CustosWindow *self, CustosPlayer *player, CustosArchiverEntry *entry,
+              CustosCameraItem *camera)
+{
+  GtkWidget *dialog = custos_add_archiver_dialog_new_for_identity (
+      GTK_WINDOW (self), self->credentials, custos_archiver_entry_get_url (entry));
+  OpenRequest *request = g_new0 (OpenRequest, 1);
+
+  request->window = g_object_ref (self);
+  request->player = g_object_ref (player);
+  request->entry = g_object_ref (entry);
+  request->camera_id = g_strdup (custos_camera_item_get_id (camera));
+  request->title = g_strdup (custos_camera_item_get_title (camera));
+  g_object_set_data_full (G_OBJECT (dialog), "request", request,
+                          (GDestroyNotify) open_request_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (identity_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 /* Whether a camera plays as its privacy-protected stream in this window. */
@@ -192,36 +326,29 @@ uses_privacy (CustosWindow *self, CustosCameraItem *camera)
  * once per archiver, through the credentials' PIN dialog) and the card's
  * keys for the video (asked by custosdemux through the same dialog). */
 static void
-open_in (CustosWindow        *self,
-         CustosPlayer        *player,
-         CustosArchiverEntry *entry,
-         CustosCameraItem    *camera)
+open_in (CustosWindow *self, CustosPlayer *player, CustosArchiverEntry *entry,
+         CustosCameraItem *camera)
 {
-  gboolean     privacy = uses_privacy (self, camera);
-  const char  *identity = custos_archiver_entry_get_identity (entry);
-  OpenRequest *request;
+  gboolean    privacy = uses_privacy (self, camera);
+  const char *identity = custos_archiver_entry_get_identity (entry);
 
+  tag_tile (player, entry, camera, NULL);
   if (privacy || !custos_camera_item_get_encrypted (camera) ||
-      custos_archiver_entry_has_client_certificate (entry) || identity == NULL)
+      custos_archiver_entry_has_client_certificate (entry))
     {
-      if (!privacy && custos_camera_item_get_encrypted (camera) && identity == NULL)
-        custos_window_add_toast (self, adw_toast_new (_("This archiver has no client "
-                                                         "certificate: remove it and add it "
-                                                         "again with your card to play "
-                                                         "originals")));
       custos_player_open_camera (player, custos_archiver_entry_get_client (entry),
                                  custos_camera_item_get_id (camera),
                                  custos_camera_item_get_title (camera), privacy);
       return;
     }
-  request = g_new0 (OpenRequest, 1);
-  request->window = g_object_ref (self);
-  request->player = g_object_ref (player);
-  request->entry = g_object_ref (entry);
-  request->camera_id = g_strdup (custos_camera_item_get_id (camera));
-  request->title = g_strdup (custos_camera_item_get_title (camera));
-  custos_credentials_get_tls_certificate_async (self->credentials, identity, self->cancellable,
-                                                got_certificate, request);
+  /* Added without a certificate: ask which one rather than fail. */
+  if (identity == NULL)
+    {
+      ask_identity (self, player, entry, camera);
+      return;
+    }
+  request_certificate (self, player, entry, custos_camera_item_get_id (camera),
+                       custos_camera_item_get_title (camera), identity);
 }
 
 static void
@@ -236,7 +363,7 @@ add_grid_tile (CustosWindow *self)
   set_grid_mode (self, TRUE);
   tile = custos_grid_add_tile (self->grid);
   if (tile == NULL)
-    custos_window_add_toast (self, adw_toast_new (_("The grid shows at most four cameras; "
+    custos_window_add_toast (self, adw_toast_new (_ ("The grid shows at most four cameras; "
                                                      "close one first")));
   else
     show_page (self, "grid");
@@ -244,10 +371,8 @@ add_grid_tile (CustosWindow *self)
 }
 
 void
-custos_window_open_camera (CustosWindow        *self,
-                           CustosArchiverEntry *entry,
-                           CustosCameraItem    *camera,
-                           gboolean             add_to_grid)
+custos_window_open_camera (CustosWindow *self, CustosArchiverEntry *entry, CustosCameraItem *camera,
+                           gboolean add_to_grid)
 {
   CustosPlayer *tile;
 
@@ -277,13 +402,13 @@ play_file (CustosWindow *self, GFile *file, gboolean add_to_grid)
   if (add_to_grid || self->grid_mode)
     {
       if ((tile = add_grid_tile (self)) != NULL)
-        custos_player_open_file (tile, file);
+        open_file_in (tile, file);
       return;
     }
   set_current (self, NULL, NULL, file);
   adw_window_title_set_title (self->window_title, name);
-  adw_window_title_set_subtitle (self->window_title, _("Local file"));
-  custos_player_open_file (self->player, file);
+  adw_window_title_set_subtitle (self->window_title, _ ("Local file"));
+  open_file_in (self->player, file);
   show_page (self, "player");
 }
 
@@ -297,7 +422,7 @@ file_added (GObject *object, GAsyncResult *result, gpointer user_data)
   file = custos_local_files_add_finish (CUSTOS_LOCAL_FILES (object), result, &error);
   if (file == NULL)
     {
-      toast_error (self, _("Cannot open the file"), error);
+      toast_error (self, _ ("Cannot open the file"), error);
       return;
     }
   play_file (self, file, FALSE);
@@ -351,14 +476,14 @@ open_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   g_autoptr (GtkFileFilter) fusion = gtk_file_filter_new ();
   g_autoptr (GtkFileFilter) all = gtk_file_filter_new ();
 
-  gtk_file_filter_set_name (fusion, _("Fusion Streams"));
+  gtk_file_filter_set_name (fusion, _ ("Fusion Streams"));
   gtk_file_filter_add_suffix (fusion, "fusion");
   gtk_file_filter_add_mime_type (fusion, "application/x-custos-fusion");
-  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_set_name (all, _ ("All Files"));
   gtk_file_filter_add_pattern (all, "*");
   g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (_("Open Fusion File"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), NULL);
+  self->chooser = gtk_file_chooser_native_new (_ ("Open Fusion File"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"), NULL);
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (self->chooser), TRUE);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), fusion);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), all);
@@ -381,9 +506,9 @@ trust_response (AdwMessageDialog *dialog, const char *response, CustosWindow *se
     return;
   if (custos_archiver_list_pin (self->archivers, custos_archiver_entry_get_url (entry),
                                 custos_archiver_entry_get_peer_fingerprint (entry), &error) == NULL)
-    toast_error (self, _("Cannot trust the archiver"), error);
+    toast_error (self, _ ("Cannot trust the archiver"), error);
   else
-    custos_window_add_toast (self, adw_toast_new (_("Archiver trusted")));
+    custos_window_add_toast (self, adw_toast_new (_ ("Archiver trusted")));
   gtk_stack_set_visible_child_name (self->content_stack, "empty");
 }
 
@@ -440,15 +565,15 @@ update_archiver_page (CustosWindow *self)
                               state == CUSTOS_ARCHIVER_STATE_CERTIFICATE_CHANGED);
   if (state == CUSTOS_ARCHIVER_STATE_CERTIFICATE_CHANGED)
     {
-      adw_status_page_set_title (self->archiver_page, _("The Archiver’s Certificate Changed"));
-      description = g_strdup_printf (_("%s no longer presents the certificate you trusted. "
+      adw_status_page_set_title (self->archiver_page, _ ("The Archiver’s Certificate Changed"));
+      description = g_strdup_printf (_ ("%s no longer presents the certificate you trusted. "
                                         "Custos refuses to connect to it."),
                                      custos_archiver_entry_get_url (entry));
     }
   else if (state == CUSTOS_ARCHIVER_STATE_UNTRUSTED)
     {
-      adw_status_page_set_title (self->archiver_page, _("Certificate Not Trusted Yet"));
-      description = g_strdup_printf (_("Compare the fingerprint of %s with the one your "
+      adw_status_page_set_title (self->archiver_page, _ ("Certificate Not Trusted Yet"));
+      description = g_strdup_printf (_ ("Compare the fingerprint of %s with the one your "
                                         "administrator gave you."),
                                      custos_archiver_entry_get_url (entry));
     }
@@ -492,11 +617,8 @@ archiver_activated (CustosSidebar *sidebar, CustosArchiverEntry *entry, CustosWi
 }
 
 static void
-camera_activated (CustosSidebar       *sidebar,
-                  CustosArchiverEntry *entry,
-                  CustosCameraItem    *camera,
-                  gboolean             add,
-                  CustosWindow        *self)
+camera_activated (CustosSidebar *sidebar, CustosArchiverEntry *entry, CustosCameraItem *camera,
+                  gboolean add, CustosWindow *self)
 {
   if (custos_archiver_entry_get_state (entry) == CUSTOS_ARCHIVER_STATE_CERTIFICATE_CHANGED)
     {
@@ -522,7 +644,7 @@ new_entry_state (CustosArchiverEntry *entry, GParamSpec *pspec, CustosWindow *se
   g_signal_handlers_disconnect_by_func (entry, new_entry_state, self);
   g_clear_object (&self->new_entry);
   if (state == CUSTOS_ARCHIVER_STATE_CONNECTED)
-    custos_window_add_toast (self, adw_toast_new (_("Archiver added")));
+    custos_window_add_toast (self, adw_toast_new (_ ("Archiver added")));
   else
     show_archiver (self, entry);
   present_certificate_dialog (self, entry);
@@ -542,7 +664,7 @@ add_archiver_response (AdwMessageDialog *dialog, const char *response, CustosWin
                                     custos_add_archiver_dialog_get_identity (add), &error);
   if (entry == NULL)
     {
-      toast_error (self, _("Cannot add the archiver"), error);
+      toast_error (self, _ ("Cannot add the archiver"), error);
       return;
     }
   if (self->new_entry != NULL)
@@ -659,7 +781,7 @@ rate_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     custos_grid_set_rate (self->grid, rate);
   else
     custos_player_set_rate (self->player, rate);
-  text = g_strdup_printf (_("Speed %g×"), rate);
+  text = g_strdup_printf (_ ("Speed %g×"), rate);
   custos_window_add_toast (self, adw_toast_new (text));
 }
 
@@ -697,9 +819,9 @@ snapshot_saved (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    toast_error (self, _("Cannot save the snapshot"), error);
+    toast_error (self, _ ("Cannot save the snapshot"), error);
   else
-    custos_window_add_toast (self, adw_toast_new (_("Snapshot saved")));
+    custos_window_add_toast (self, adw_toast_new (_ ("Snapshot saved")));
 }
 
 static void
@@ -729,14 +851,14 @@ snapshot_taken (GObject *object, GAsyncResult *result, gpointer user_data)
   png = custos_player_snapshot_finish (CUSTOS_PLAYER (object), result, &utc_us, &error);
   if (png == NULL)
     {
-      toast_error (self, _("No snapshot"), error);
+      toast_error (self, _ ("No snapshot"), error);
       return;
     }
   time = g_date_time_new_from_unix_utc (utc_us / G_USEC_PER_SEC);
   name = time ? g_date_time_format (time, "custos-%Y%m%d-%H%M%SZ.png") : g_strdup ("custos.png");
   g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (_("Save Snapshot"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
+  self->chooser = gtk_file_chooser_native_new (_ ("Save Snapshot"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
   g_object_set_data_full (G_OBJECT (self->chooser), "png", g_steal_pointer (&png),
                           (GDestroyNotify) g_bytes_unref);
@@ -767,29 +889,114 @@ export_done (GObject *object, GAsyncResult *result, gpointer user_data)
   if (folder != NULL)
     custos_window_add_toast (self, custos_export_dialog_make_toast (folder));
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    toast_error (self, _("Export failed"), error);
+    toast_error (self, _ ("Export failed"), error);
+}
+
+/* What a tile shows, as a source of the export; FALSE when it shows nothing. */
+static gboolean
+add_tile_source (CustosExportDialog *dialog, CustosPlayer *tile)
+{
+  CustosArchiverEntry *entry = g_object_get_data (G_OBJECT (tile), "custos-entry");
+  const char          *camera_id = g_object_get_data (G_OBJECT (tile), "custos-camera");
+  GFile               *file = g_object_get_data (G_OBJECT (tile), "custos-file");
+  CustosCameraItem    *item;
+  g_autofree char     *name = NULL;
+
+  if (custos_player_get_state (tile) == CUSTOS_PLAYER_STATE_EMPTY)
+    return FALSE;
+  if (entry != NULL && camera_id != NULL)
+    {
+      item = custos_archiver_entry_find_camera (entry, camera_id);
+      custos_export_dialog_add_archiver_camera (
+          dialog, item ? custos_camera_item_get_title (item) : camera_id,
+          custos_archiver_entry_get_client (entry), camera_id);
+      return TRUE;
+    }
+  if (file == NULL)
+    return FALSE;
+  name = g_file_get_basename (file);
+  custos_export_dialog_add_source (dialog, name, file);
+  return TRUE;
+}
+
+/* A minute around the position shown (the last minute when live), within
+ * what is recorded: an archiver camera's export needs a bounded range. */
+static gboolean
+default_range (CustosPlayer *tile, gint64 position, gint64 *from_us, gint64 *to_us)
+{
+  const gint64               half = 30 * G_USEC_PER_SEC;
+  CustosTimelineModel       *model = custos_player_get_timeline_model (tile);
+  guint                      n = 0;
+  const CustosTimelineRange *recorded = custos_timeline_model_get_recorded (model, &n);
+  gint64                     start, end;
+
+  /* What the archiver says it has, rather than frames only seen live. */
+  if (n > 0)
+    {
+      start = recorded[0].start_us;
+      end = recorded[n - 1].end_us;
+    }
+  else if (!custos_timeline_model_get_bounds (model, &start, &end))
+    {
+      if (position == G_MININT64)
+        return FALSE;
+      start = position - 2 * half;
+      end = position;
+    }
+  if (position == G_MININT64 || position > end)
+    position = end;
+  *from_us = MAX (start, position - half);
+  *to_us = MIN (end, position + half);
+  return *to_us > *from_us;
+}
+
+/* The camera(s) or file(s) shown: the single tile, or every tile of the
+ * grid; else every local file. */
+static guint
+add_sources (CustosWindow *self, CustosExportDialog *dialog)
+{
+  GListModel *files = G_LIST_MODEL (self->local_files);
+  guint       n = 0;
+
+  if (grid_shown (self))
+    for (guint i = 0; i < custos_grid_get_n_tiles (self->grid); i++)
+      n += add_tile_source (dialog, custos_grid_get_tile (self->grid, i));
+  else if (g_strcmp0 (custos_window_get_page (self), "player") == 0)
+    n += add_tile_source (dialog, self->player);
+  if (n > 0)
+    return n;
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++, n++)
+    {
+      g_autoptr (GFile) file = g_list_model_get_item (files, i);
+      g_autofree char *name = g_file_get_basename (file);
+
+      custos_export_dialog_add_source (dialog, name, file);
+    }
+  return n;
 }
 
 static void
 export_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   CustosWindow       *self = CUSTOS_WINDOW (widget);
-  GListModel         *files = G_LIST_MODEL (self->local_files);
+  CustosPlayer       *tile = selected_player (self);
   CustosExportDialog *dialog;
+  gint64              from_us, to_us, position;
 
-  if (g_list_model_get_n_items (files) == 0)
+  dialog = custos_export_dialog_new (GTK_WINDOW (self), self->credentials, self->settings);
+  if (add_sources (self, dialog) == 0)
     {
-      custos_window_add_toast (self, adw_toast_new (_("Nothing to export: open a .fusion file "
-                                                       "first")));
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      custos_window_add_toast (self, adw_toast_new (_ ("Nothing to export: open a camera or a "
+                                                       ".fusion file first")));
       return;
     }
-  dialog = custos_export_dialog_new (GTK_WINDOW (self), self->credentials, self->settings);
-  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+  if (tile != NULL)
     {
-      g_autoptr (GFile) file = g_list_model_get_item (files, i);
-      g_autofree char *name = g_file_get_basename (file);
-
-      custos_export_dialog_add_source (dialog, name, file);
+      position = grid_shown (self) ? custos_grid_get_position_utc (self->grid)
+                                   : custos_player_get_position_utc (tile);
+      if (default_range (tile, position, &from_us, &to_us))
+        custos_export_dialog_set_range (dialog, from_us, to_us);
     }
   custos_export_dialog_run_async (dialog, NULL, export_done, g_object_ref (self));
 }
@@ -840,7 +1047,7 @@ set_grid_mode (CustosWindow *self, gboolean grid_mode)
       if (tile != NULL && item != NULL)
         open_in (self, tile, self->current_entry, item);
       else if (tile != NULL && self->current_file != NULL)
-        custos_player_open_file (tile, self->current_file);
+        open_file_in (tile, self->current_file);
       custos_player_pause (self->player);
       show_page (self, "grid");
     }
@@ -866,6 +1073,10 @@ set_original (CustosWindow *self, gboolean original)
   if (self->current_entry == NULL || self->current_camera == NULL || self->grid_mode)
     return;
   item = custos_archiver_entry_find_camera (self->current_entry, self->current_camera);
+  /* An entry just replaced (a new identity) may not list its cameras yet. */
+  if (item == NULL && g_strcmp0 (g_object_get_data (G_OBJECT (self->player), "custos-camera"),
+                                 self->current_camera) == 0)
+    item = g_object_get_data (G_OBJECT (self->player), "custos-item");
   if (item != NULL)
     open_in (self, self->player, self->current_entry, item);
 }
@@ -930,10 +1141,7 @@ watched_entry_state (CustosArchiverEntry *entry, GParamSpec *pspec, CustosWindow
 }
 
 static void
-watch_archivers (GListModel   *archivers,
-                 guint         position,
-                 guint         removed,
-                 guint         added,
+watch_archivers (GListModel *archivers, guint position, guint removed, guint added,
                  CustosWindow *self)
 {
   for (guint i = position; i < position + added; i++)
@@ -1135,10 +1343,27 @@ custos_window_class_init (CustosWindowClass *klass)
   add_bindings (widget_class);
 }
 
+/* Space plays and pauses wherever the focus is (a sidebar row would
+ * otherwise activate, reopening the camera), except where it types. */
+static gboolean
+key_pressed_capture (GtkEventControllerKey *controller, guint keyval, guint keycode,
+                     GdkModifierType state, CustosWindow *self)
+{
+  GtkWidget *focus;
+
+  if (keyval != GDK_KEY_space || (state & gtk_accelerator_get_default_mod_mask ()) != 0)
+    return FALSE;
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus != NULL && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)))
+    return FALSE;
+  return gtk_widget_activate_action (GTK_WIDGET (self), "win.play-pause", NULL);
+}
+
 static void
 custos_window_init (CustosWindow *self)
 {
-  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  GtkDropTarget      *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  GtkEventController *keys = gtk_event_controller_key_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
@@ -1148,6 +1373,11 @@ custos_window_init (CustosWindow *self)
   gtk_stack_add_named (self->content_stack, GTK_WIDGET (self->grid), "grid");
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+  /* Before the focused widget's own bindings see the key. */
+  gtk_event_controller_set_name (keys, "custos-space");
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (key_pressed_capture), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), keys);
   g_signal_connect (self->sidebar, "camera-activated", G_CALLBACK (camera_activated), self);
   g_signal_connect (self->sidebar, "file-activated", G_CALLBACK (file_activated), self);
   g_signal_connect (self->sidebar, "archiver-activated", G_CALLBACK (archiver_activated), self);

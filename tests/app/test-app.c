@@ -5,8 +5,14 @@
  * and paints its first frame — the window's own rendering is checked for
  * videotestsrc's colour bars, left to right. A file that is not a fusion
  * file gets a toast naming it; an encrypted file without a key shows the
- * tile's status page instead of a black picture; the grid action and the
- * shortcuts window are there; the window size is remembered.
+ * tile's status page instead of a black picture; a file dropped on the
+ * window or chosen in its file chooser plays; Space plays and pauses
+ * wherever the focus is except in text. Against the demo archiver: trust,
+ * the privacy-protected stream, the original with the card (also for an
+ * archiver added without a certificate: the window asks which one),
+ * export of the camera(s) shown. The grid action and the shortcuts window
+ * are there; the window size is remembered. With CUSTOS_SCREENSHOT_DIR it
+ * saves the AppStream screenshots (data/screenshots/regenerate).
  */
 #define G_LOG_DOMAIN "custos-test"
 
@@ -19,6 +25,7 @@
 
 #include "custos-add-archiver-dialog.h"
 #include "custos-application.h"
+#include "custos-export-dialog.h"
 #include "custos-pin-interaction.h"
 #include "custos-test-util.h"
 #include "custos-window.h"
@@ -30,6 +37,8 @@
 static CustosApplication *app;
 static char              *plain_path;
 static char              *encrypted_path;
+static char              *dropped_path;
+static char              *chosen_path;
 
 /* `custos-archiver --demo`: its URL, CA, SoftHSM card and PIN. */
 static GSubprocess *demo;
@@ -124,6 +133,100 @@ take_screenshot (GtkWidget *widget)
   shot->data = g_malloc ((gsize) shot->width * shot->height * 4);
   gdk_texture_download (texture, shot->data, shot->width * 4);
   return shot;
+}
+
+/* Toasts left by earlier tests (they only time out in an active window,
+ * which Xvfb without a window manager never makes): hidden for the shot. */
+static void
+hide_toasts (GtkWidget *widget, GPtrArray *hidden)
+{
+  if (g_strcmp0 (gtk_widget_get_css_name (widget), "toast") == 0 && gtk_widget_get_visible (widget))
+    {
+      gtk_widget_set_visible (widget, FALSE);
+      g_ptr_array_add (hidden, widget);
+      return;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    hide_toasts (child, hidden);
+}
+
+/* The whole window (it paints the background its content lies on), the
+ * dialog centred on its content. */
+static GskRenderNode *
+appstream_node (GtkWidget *content, GtkWidget *over, graphene_rect_t *bounds)
+{
+  GtkWidget *win = GTK_WIDGET (window ());
+  int        width = gtk_widget_get_width (content), height = gtk_widget_get_height (content);
+  g_autoptr (GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (win);
+
+  if (!gtk_widget_compute_bounds (content, win, bounds))
+    return NULL;
+  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (win),
+                          gtk_widget_get_height (win));
+  if (over != NULL)
+    {
+      g_autoptr (GdkPaintable) dialog = gtk_widget_paintable_new (over);
+      int ow = gtk_widget_get_width (over), oh = gtk_widget_get_height (over);
+
+      /* Not drawn yet: no shot without it. */
+      if (ow == 0 || !gtk_widget_get_mapped (over))
+        return NULL;
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot,
+                              &GRAPHENE_POINT_INIT (bounds->origin.x + (width - ow) / 2,
+                                                    bounds->origin.y + (height - oh) / 2));
+      gdk_paintable_snapshot (dialog, snapshot, ow, oh);
+      gtk_snapshot_restore (snapshot);
+    }
+  return gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+}
+
+/* CUSTOS_SCREENSHOT_DIR: the AppStream screenshots (data/screenshots/,
+ * see data/screenshots/regenerate), made from the window as it renders
+ * itself — its content without the frame, 1280×800 — with a dialog (over)
+ * drawn centred on it as a window manager would place it. */
+static void
+save_appstream_shot (const char *name, GtkWidget *over)
+{
+  const char *dir = g_getenv ("CUSTOS_SCREENSHOT_DIR");
+  GtkWidget  *content;
+  gint64      deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_autoptr (GskRenderNode) node = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autoptr (GPtrArray) hidden = g_ptr_array_new ();
+  g_autofree char *path = NULL;
+  graphene_rect_t  bounds;
+
+  if (dir == NULL)
+    return;
+  content = gtk_window_get_child (GTK_WINDOW (window ()));
+  hide_toasts (content, hidden);
+  while ((node = appstream_node (content, over, &bounds)) == NULL &&
+         g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (content)),
+                                         node, &bounds);
+  g_mkdir_with_parents (dir, 0755);
+  path = g_build_filename (dir, name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot %s: %d×%d", path, gdk_texture_get_width (texture),
+                  gdk_texture_get_height (texture));
+  for (guint i = 0; i < hidden->len; i++)
+    gtk_widget_set_visible (hidden->pdata[i], TRUE);
+}
+
+static gboolean
+window_sized (gpointer data)
+{
+  GtkWidget *content = gtk_window_get_child (GTK_WINDOW (window ()));
+
+  return gtk_widget_get_width (content) == 1280 && gtk_widget_get_height (content) == 800;
 }
 
 /* videotestsrc's SMPTE bars, by which channels are lit: white, yellow,
@@ -516,6 +619,15 @@ test_archiver_lobby (void)
     }
 }
 
+static gboolean
+timeline_spans_seconds (gpointer data)
+{
+  gint64 start, end;
+
+  return custos_timeline_model_get_bounds (custos_player_get_timeline_model (data), &start, &end) &&
+         end - start > 8 * G_USEC_PER_SEC;
+}
+
 static void
 test_archiver_privacy (void)
 {
@@ -536,6 +648,12 @@ test_archiver_privacy (void)
   open_and_wait (front, 60);
   g_assert_true (wait_for (ball_shown, player, 30));
   privacy_shown = TRUE;
+  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
+    {
+      /* Some seconds on the timeline, so its ticks are seconds apart. */
+      g_assert_true (wait_for (timeline_spans_seconds, player, 30));
+      save_appstream_shot ("privacy.png", NULL);
+    }
   g_assert_null (custos_pin_interaction_get_dialog (pin));
   g_assert_cmpuint (pin_dialogs, ==, 0);
 }
@@ -549,6 +667,20 @@ answer_pin (CustosPinInteraction *pin, GtkWidget *dialog, gpointer user_data)
   g_assert_nonnull (entry);
   gtk_editable_set_text (GTK_EDITABLE (entry), demo_pin);
   custos_pin_interaction_respond (pin, "unlock");
+}
+
+static gboolean
+verdicts_known (gpointer data)
+{
+  guint                     n = 0;
+  gint64                    known = 0;
+  const CustosVerdictRange *ranges =
+      custos_timeline_model_get_verdicts (custos_player_get_timeline_model (data), &n);
+
+  for (guint i = 0; i < n; i++)
+    known += ranges[i].end_us - ranges[i].start_us;
+  /* A few seconds of them, so the band is wide enough to see. */
+  return known > 5 * G_USEC_PER_SEC;
 }
 
 static void
@@ -567,7 +699,9 @@ test_archiver_original (void)
       g_test_skip ("SoftHSM is not installed: the demo has no card");
       return;
     }
-  g_assert_true (wait_for (camera_listed, (gpointer) "front-door", 60));
+  if (!wait_for (camera_listed, (gpointer) "front-door", 60))
+    g_error ("front-door not listed: state %d, %s", custos_archiver_entry_get_state (demo_entry ()),
+             custos_archiver_entry_get_message (demo_entry ()));
   front = custos_archiver_entry_find_camera (demo_entry (), "front-door");
   handler = g_signal_connect (pin, "dialog-shown", G_CALLBACK (answer_pin), NULL);
   /* The Original toggle over the privacy-protected stream, as a user
@@ -588,6 +722,12 @@ test_archiver_original (void)
   /* The card was asked for (its PIN typed into the viewer's dialog). */
   g_assert_cmpuint (pin_dialogs, >=, 1);
   g_signal_handler_disconnect (pin, handler);
+  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
+    {
+      /* Some seconds verified, so the band shows on the timeline. */
+      g_assert_true (wait_for (verdicts_known, player, 30));
+      save_appstream_shot ("original.png", NULL);
+    }
 }
 
 /* LOCKED (no key) or ERROR (the archiver refuses the connection without
@@ -756,6 +896,7 @@ test_add_and_trust (void)
   /* What the user compares: the archiver's own certificate, in groups of four. */
   g_assert_true (label_contains (dialog, grouped));
   g_assert_true (label_contains (dialog, "Compare this with the fingerprint your administrator"));
+  save_appstream_shot ("trust.png", dialog);
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "trust");
 
   g_assert_true (wait_for (entry_connected, url, 30));
@@ -928,6 +1069,522 @@ test_remembers_size (void)
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 640);
 }
 
+/* Drag and drop, the file chooser */
+
+static GtkDropTarget *
+window_drop_target (void)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window ()));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        return GTK_DROP_TARGET (controller);
+    }
+  return NULL;
+}
+
+static gboolean
+file_listed (gpointer data)
+{
+  GListModel *files = G_LIST_MODEL (custos_application_get_local_files (app));
+  g_autoptr (GFile) wanted = g_file_new_for_path (data);
+
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr (GFile) file = g_list_model_get_item (files, i);
+
+      if (g_file_equal (file, wanted))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+title_is (gpointer data)
+{
+  return g_strcmp0 (custos_player_get_title (custos_window_get_player (window ())), data) == 0;
+}
+
+/* Xvfb has no drag source to drop from: the window's drop target gets the
+ * file list a file manager's drop carries (a GdkFileList), through its
+ * "drop" signal, as GTK hands it over on a real drop. */
+static void
+test_drop_file (void)
+{
+  GtkDropTarget *target = window_drop_target ();
+  g_autoptr (GFile) file = g_file_new_for_path (dropped_path);
+  g_autoptr (GSList) list = g_slist_prepend (NULL, file);
+  g_auto (GValue) value = G_VALUE_INIT;
+  CustosPlayer *player = custos_window_get_player (window ());
+  gboolean      accepted = FALSE;
+
+  g_assert_nonnull (target);
+  g_assert_true (g_type_is_a (GDK_TYPE_FILE_LIST, gtk_drop_target_get_gtypes (target, NULL)[0]));
+  g_assert_false (file_listed (dropped_path));
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (list));
+  g_signal_emit_by_name (target, "drop", &value, 100.0, 100.0, &accepted);
+  g_assert_true (accepted);
+  /* Listed under Local Files and playing in the tile. */
+  g_assert_true (wait_for (file_listed, dropped_path, 10));
+  g_assert_true (wait_for (title_is, (gpointer) "dropped.fusion", 10));
+  g_assert_cmpstr (custos_window_get_page (window ()), ==, "player");
+  g_assert_true (wait_for (player_has_frame, player, 30));
+  g_assert_true (wait_for (bars_shown, player, 10));
+}
+
+static gboolean
+chooser_shown (gpointer data)
+{
+  return find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG) != NULL;
+}
+
+static gboolean
+chooser_has_file (gpointer data)
+{
+  g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (data));
+
+  return file != NULL;
+}
+
+/* Ctrl+O's chooser (GTK's own dialog: no portal under Xvfb), a file
+ * chosen in it and Open: the file plays. */
+static void
+test_open_chooser (void)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (chosen_path);
+  g_autoptr (GError) error = NULL;
+  GtkWidget *chooser;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window ()), "win.open", NULL));
+  g_assert_true (wait_for (chooser_shown, NULL, 10));
+  chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
+  g_assert_true (gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_for (chooser_has_file, chooser, 10));
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_for (file_listed, chosen_path, 10));
+  g_assert_true (wait_for (title_is, (gpointer) "chosen.fusion", 10));
+  g_assert_true (wait_for (player_has_frame, custos_window_get_player (window ()), 30));
+}
+
+/* Space */
+
+static GtkEventController *
+space_controller (void)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window ()));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (g_strcmp0 (gtk_event_controller_get_name (controller), "custos-space") == 0)
+        return controller;
+    }
+  return NULL;
+}
+
+static gboolean
+player_paused (gpointer data)
+{
+  return custos_player_get_state (data) == CUSTOS_PLAYER_STATE_PAUSED;
+}
+
+static gboolean
+player_state_playing (gpointer data)
+{
+  return custos_player_get_state (data) == CUSTOS_PLAYER_STATE_PLAYING;
+}
+
+/* Space with the camera's sidebar row focused pauses and plays again; it
+ * does not activate the row (which reopened the camera: a new first
+ * frame). Xvfb has no way to type a key here (no XTest), so the key goes
+ * to the window's capture-phase key controller — the first one GTK gives
+ * a key press to, before the focused row's own Space binding. */
+static void
+test_space_in_sidebar (void)
+{
+  CustosWindow       *win = window ();
+  CustosPlayer       *player = custos_window_get_player (win);
+  GtkEventController *keys = space_controller ();
+  GtkWidget          *row = find_row ("Lobby:");
+  gulong              handler;
+  guint               before = first_frames;
+  gboolean            handled = FALSE;
+
+  g_assert_nonnull (keys);
+  g_assert_cmpint (gtk_event_controller_get_propagation_phase (keys), ==, GTK_PHASE_CAPTURE);
+  g_assert_nonnull (row);
+  g_assert_true (wait_for (player_playing, player, 30));
+  handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  g_assert_true (gtk_widget_grab_focus (row));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == row);
+
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, 0, &handled);
+  g_assert_true (handled);
+  g_assert_true (wait_for (player_paused, player, 10));
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, 0, &handled);
+  g_assert_true (handled);
+  g_assert_true (wait_for (player_state_playing, player, 10));
+  /* Not reopened. */
+  g_assert_cmpuint (first_frames, ==, before);
+  /* Ctrl+Space is not play/pause. */
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, GDK_CONTROL_MASK, &handled);
+  g_assert_false (handled);
+  g_signal_handler_disconnect (player, handler);
+}
+
+/* Space typed into a text entry stays a space. */
+static void
+test_space_in_entry (void)
+{
+  CustosWindow       *win = window ();
+  CustosPlayer       *player = custos_window_get_player (win);
+  GtkEventController *keys = space_controller ();
+  GtkWidget          *search = gtk_search_entry_new ();
+  GtkWidget          *text;
+  CustosPlayerState   state = custos_player_get_state (player);
+  gboolean            handled = TRUE;
+
+  /* The window has no entry of its own outside dialogs and popovers: one
+   * put into the player for the time of the test. */
+  gtk_widget_insert_before (search, GTK_WIDGET (custos_window_get_player (win)), NULL);
+  text = gtk_widget_get_first_child (search);
+  while (text != NULL && !GTK_IS_TEXT (text))
+    text = gtk_widget_get_next_sibling (text);
+  g_assert_nonnull (text);
+  g_assert_true (gtk_widget_grab_focus (text));
+  g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, 0, &handled);
+  g_assert_false (handled);
+  g_assert_cmpint (custos_player_get_state (player), ==, state);
+  gtk_widget_unparent (search);
+}
+
+/* Export */
+
+static gboolean
+export_dialog_shown (gpointer data)
+{
+  return find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG) != NULL;
+}
+
+static char *
+find_suffix (const char *dir, const char *suffix);
+
+static GtkEditable *
+find_entry_row (GtkWidget *widget, const char *title_prefix)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkEditable *found;
+
+      if (ADW_IS_ENTRY_ROW (child) &&
+          g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)),
+                            title_prefix))
+        return GTK_EDITABLE (child);
+      if ((found = find_entry_row (child, title_prefix)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The dialog closes when every job is done. (Its toast waits behind the
+ * earlier ones: toasts only time out in an active window, which Xvfb
+ * without a window manager never makes.) */
+static gboolean
+export_finished (gpointer data)
+{
+  g_autofree char *mp4 = find_suffix (data, ".mp4");
+
+  return find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG) == NULL && mp4 != NULL;
+}
+
+/* What a dialog says, in the log of a failure. */
+static void
+dump_labels (GtkWidget *widget)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget))
+    g_test_message ("label: %s", gtk_label_get_label (GTK_LABEL (widget)));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    dump_labels (child);
+}
+
+static char *
+find_suffix (const char *dir, const char *suffix)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, suffix) && name[0] != '.')
+      return g_build_filename (dir, name, NULL);
+  return NULL;
+}
+
+static void
+got_ranges (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GArray **out = user_data;
+  g_autoptr (GError) error = NULL;
+
+  *out = custos_archiver_client_get_ranges_finish (CUSTOS_ARCHIVER_CLIENT (source), result, &error);
+  if (*out == NULL)
+    *out = g_array_new (FALSE, TRUE, sizeof (CustosTimeRange));
+}
+
+static gboolean
+ranges_arrived (gpointer data)
+{
+  return *(GArray **) data != NULL;
+}
+
+/* The archive holds at least 5 s of the lobby. */
+static gboolean
+lobby_recorded (gpointer data)
+{
+  g_autoptr (GArray) ranges = NULL;
+  gint64 total = 0;
+
+  custos_archiver_client_get_ranges_async (custos_archiver_entry_get_client (demo_entry ()),
+                                           "lobby", NULL, got_ranges, &ranges);
+  g_assert_true (wait_for (ranges_arrived, &ranges, 10));
+  for (guint i = 0; i < ranges->len; i++)
+    total += g_array_index (ranges, CustosTimeRange, i).to_us -
+             g_array_index (ranges, CustosTimeRange, i).from_us;
+  if (total < 5 * G_USEC_PER_SEC)
+    g_usleep (200 * 1000);
+  return total >= 5 * G_USEC_PER_SEC;
+}
+
+/* The lobby, playing from the archiver, exported from the window: the
+ * camera shown is the source (no .fusion file needed), a few seconds
+ * before the position, as an MP4 ffprobe reads, with its two reports. */
+static void
+test_export_camera (void)
+{
+  CustosWindow    *win = window ();
+  CustosPlayer    *player = custos_window_get_player (win);
+  g_autofree char *dir = g_build_filename (custos_test_tmpdir (), "export-lobby", NULL);
+  g_autoptr (GFile) folder = g_file_new_for_path (dir);
+  g_autofree char *mp4 = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *txt = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GBytes) probe = NULL;
+  CustosExportDialog *dialog;
+  GtkEditable        *from, *to;
+  gint64              position;
+
+  g_assert_true (wait_for (player_playing, player, 30));
+  g_assert_cmpstr (custos_player_get_title (player), ==, "Lobby");
+  /* Some seconds in the archive (not only live), then the lobby chosen
+   * again: the timeline knows what is recorded. */
+  g_assert_true (wait_for (lobby_recorded, NULL, 60));
+  open_and_wait (custos_archiver_entry_find_camera (demo_entry (), "lobby"), 60);
+  position = custos_player_get_position_utc (player);
+  g_assert_cmpint (position, !=, G_MININT64);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export", NULL));
+  g_assert_true (wait_for (export_dialog_shown, NULL, 10));
+  dialog = CUSTOS_EXPORT_DIALOG (find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG));
+  /* The camera is offered, by its title. */
+  g_assert_true (label_contains (GTK_WIDGET (dialog), "Lobby"));
+  custos_export_dialog_set_folder (dialog, folder);
+  custos_export_dialog_set_format (dialog, CUSTOS_EXPORT_FORMAT_MP4);
+  /* The range offered: around the position, within what is recorded
+   * (an archiver camera's export needs both ends). */
+  from = find_entry_row (GTK_WIDGET (dialog), "From");
+  to = find_entry_row (GTK_WIDGET (dialog), "To");
+  g_assert_nonnull (from);
+  g_assert_nonnull (to);
+  g_test_message ("range offered: %s – %s", gtk_editable_get_text (from),
+                  gtk_editable_get_text (to));
+  g_assert_cmpstr (gtk_editable_get_text (from), !=, "");
+  g_assert_cmpstr (gtk_editable_get_text (to), !=, "");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "export.start", NULL));
+  if (!wait_for (export_finished, dir, 120))
+    {
+      dump_labels (GTK_WIDGET (dialog));
+      g_assert_not_reached ();
+    }
+
+  mp4 = find_suffix (dir, ".mp4");
+  g_assert_nonnull (mp4);
+  json = g_strconcat (mp4, ".report.json", NULL);
+  txt = g_strconcat (mp4, ".report.txt", NULL);
+  if (!g_file_test (json, G_FILE_TEST_EXISTS))
+    {
+      g_free (json);
+      g_free (txt);
+      json = find_suffix (dir, ".report.json");
+      txt = find_suffix (dir, ".report.txt");
+    }
+  g_assert_nonnull (json);
+  g_assert_nonnull (txt);
+  g_assert_true (g_file_test (json, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (txt, G_FILE_TEST_IS_REGULAR));
+  {
+    const char *argv[] = { "ffprobe",
+                           "-v",
+                           "error",
+                           "-count_frames",
+                           "-select_streams",
+                           "v:0",
+                           "-show_entries",
+                           "stream=codec_name,nb_read_frames",
+                           "-of",
+                           "csv=p=0",
+                           mp4,
+                           NULL };
+
+    probe = custos_test_run (argv, NULL);
+  }
+  text = g_strndup (g_bytes_get_data (probe, NULL), g_bytes_get_size (probe));
+  g_test_message ("ffprobe: %s", text);
+  g_assert_true (g_str_has_prefix (text, "h264,"));
+  /* Some seconds of video, not an empty file. */
+  g_assert_cmpint (g_ascii_strtoll (text + strlen ("h264,"), NULL, 10), >=, 15);
+}
+
+static gboolean
+export_dialog_gone (gpointer data)
+{
+  return find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG) == NULL;
+}
+
+/* In the grid, export offers every tile's camera. */
+static void
+test_export_grid (void)
+{
+  CustosWindow *win = window ();
+  GtkWidget    *dialog;
+
+  g_assert_true (wait_for (camera_listed, (gpointer) "lobby", 60));
+  g_assert_true (wait_for (camera_listed, (gpointer) "front-door", 60));
+  g_object_set (win, "grid-mode", TRUE, NULL);
+  custos_window_open_camera (win, demo_entry (),
+                             custos_archiver_entry_find_camera (demo_entry (), "front-door"), TRUE);
+  custos_window_open_camera (win, demo_entry (),
+                             custos_archiver_entry_find_camera (demo_entry (), "lobby"), TRUE);
+  g_assert_cmpstr (custos_window_get_page (win), ==, "grid");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export", NULL));
+  g_assert_true (wait_for (export_dialog_shown, NULL, 10));
+  dialog = find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG);
+  g_assert_true (label_contains (dialog, "Lobby"));
+  g_assert_true (label_contains (dialog, "Front door"));
+  /* No local file when cameras are shown. */
+  g_assert_false (label_contains (dialog, "bars.fusion"));
+  g_assert_true (gtk_widget_activate_action (dialog, "export.cancel", NULL));
+  g_assert_true (wait_for (export_dialog_gone, NULL, 10));
+  g_object_set (win, "grid-mode", FALSE, NULL);
+}
+
+/* An archiver without a client certificate */
+
+static gboolean
+identity_dialog_shown (gpointer data)
+{
+  return find_message_dialog ("Choose Your Certificate") != NULL;
+}
+
+/* The demo archiver as if added with "None": Original asks which
+ * certificate to use, listing the card's; chosen, it is kept in the
+ * setting, the card's PIN is asked and the original plays. */
+static void
+test_original_choose_identity (void)
+{
+  CustosWindow         *win = window ();
+  CustosPlayer         *player = custos_window_get_player (win);
+  CustosArchiverList   *list = custos_application_get_archivers (app);
+  CustosPinInteraction *pin = CUSTOS_PIN_INTERACTION (
+      custos_credentials_get_interaction (custos_application_get_credentials (app)));
+  CustosCameraItem *front;
+  GtkWidget        *dialog;
+  GListModel       *names;
+  guint             card_position = G_MAXUINT, pins_before = pin_dialogs, before;
+  gulong            handler, frame_handler;
+
+  if (demo_pin == NULL)
+    {
+      g_test_skip ("SoftHSM is not installed: the demo has no card");
+      return;
+    }
+  g_assert_nonnull (custos_archiver_list_set_identity (list, demo_url, NULL));
+  g_assert_null (custos_archiver_entry_get_identity (demo_entry ()));
+  g_assert_true (wait_for (camera_listed, (gpointer) "front-door", 60));
+  front = custos_archiver_entry_find_camera (demo_entry (), "front-door");
+  if (privacy_shown)
+    {
+      /* The privacy stream, then the Original toggle, as a user does. */
+      open_and_wait (front, 60);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.original", NULL));
+    }
+  else
+    {
+      g_object_set (win, "original", TRUE, NULL);
+      custos_window_open_camera (win, demo_entry (), front, FALSE);
+    }
+  /* No toast telling to add it again: the question. */
+  g_assert_true (wait_for (identity_dialog_shown, NULL, 10));
+  dialog = find_message_dialog ("Choose Your Certificate");
+  if (privacy_shown)
+    {
+      gboolean original = TRUE;
+
+      /* Cancel: the privacy-protected stream goes on, "Original" is off again. */
+      adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_object_get (win, "original", &original, NULL);
+      g_assert_false (original);
+      g_assert_true (wait_for (player_playing, player, 60));
+      g_assert_true (wait_for (ball_shown, player, 30));
+      g_assert_null (custos_archiver_entry_get_identity (demo_entry ()));
+      /* And asked again. */
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.original", NULL));
+      g_assert_true (wait_for (identity_dialog_shown, NULL, 10));
+      dialog = find_message_dialog ("Choose Your Certificate");
+    }
+  names = custos_add_archiver_dialog_get_identity_names (CUSTOS_ADD_ARCHIVER_DIALOG (dialog));
+  for (guint i = 0; i < g_list_model_get_n_items (names); i++)
+    if (strstr (gtk_string_list_get_string (GTK_STRING_LIST (names), i), "custos-demo") != NULL)
+      card_position = i;
+  g_assert_cmpuint (card_position, !=, G_MAXUINT);
+  g_assert_true (custos_add_archiver_dialog_select_identity (CUSTOS_ADD_ARCHIVER_DIALOG (dialog),
+                                                             card_position));
+
+  handler = g_signal_connect (pin, "dialog-shown", G_CALLBACK (answer_pin), NULL);
+  before = first_frames;
+  frame_handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "use");
+  g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 90));
+  g_signal_handler_disconnect (player, frame_handler);
+  g_assert_true (wait_for (player_playing, player, 30));
+  g_assert_true (wait_for (ball_shown, player, 30));
+  /* The card's PIN, typed into the PIN dialog. */
+  g_assert_cmpuint (pin_dialogs, >, pins_before);
+  g_signal_handler_disconnect (pin, handler);
+  /* Kept in the `archivers` setting. */
+  g_assert_true (g_str_has_prefix (custos_archiver_entry_get_identity (demo_entry ()), "pkcs11:"));
+
+  /* Back to the privacy stream for the tests after this one. */
+  if (privacy_shown)
+    {
+      before = first_frames;
+      frame_handler =
+          g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+      g_object_set (win, "original", FALSE, NULL);
+      g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 60));
+      g_signal_handler_disconnect (player, frame_handler);
+    }
+  else
+    g_object_set (win, "original", FALSE, NULL);
+}
+
 static gboolean
 run_tests (gpointer user_data)
 {
@@ -935,6 +1592,11 @@ run_tests (gpointer user_data)
 
   /* Screenshots show where the stacks are, not half of a crossfade. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  /* The size of the AppStream screenshots (the settings made it so). */
+  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL && !wait_for (window_sized, NULL, 10))
+    g_error ("the window is %d×%d, not 1280×800",
+             gtk_widget_get_width (gtk_window_get_child (GTK_WINDOW (window ()))),
+             gtk_widget_get_height (gtk_window_get_child (GTK_WINDOW (window ()))));
   *ret = g_test_run ();
   g_application_quit (G_APPLICATION (app));
   return G_SOURCE_REMOVE;
@@ -965,25 +1627,44 @@ main (int argc, char *argv[])
   custos_test_make_cert ("ec:P-256", "stranger", &recipient_cert, &recipient_key);
   plain_path = make_fusion ("bars.fusion", NULL);
   encrypted_path = make_fusion ("sealed.fusion", recipient_cert);
+  dropped_path = make_fusion ("dropped.fusion", NULL);
+  chosen_path = make_fusion ("chosen.fusion", NULL);
 
   g_test_add_func ("/app/command-line-file", test_command_line_file);
   g_test_add_func ("/app/not-fusion", test_not_fusion);
   g_test_add_func ("/app/encrypted-without-key", test_encrypted_without_key);
+  g_test_add_func ("/app/drop-file", test_drop_file);
+  g_test_add_func ("/app/open-chooser", test_open_chooser);
+  g_test_add_func ("/app/space-in-entry", test_space_in_entry);
   if (g_getenv ("CUSTOS_ARCHIVER") != NULL)
     {
       start_demo ();
       g_test_add_func ("/app/archiver-lobby", test_archiver_lobby);
+      g_test_add_func ("/app/space-in-sidebar", test_space_in_sidebar);
+      g_test_add_func ("/app/export-camera", test_export_camera);
       g_test_add_func ("/app/add-and-trust", test_add_and_trust);
       g_test_add_func ("/app/preferences", test_preferences);
       g_test_add_func ("/app/certificate-changed", test_certificate_changed);
       g_test_add_func ("/app/archiver-privacy", test_archiver_privacy);
+      g_test_add_func ("/app/original-choose-identity", test_original_choose_identity);
       g_test_add_func ("/app/archiver-original", test_archiver_original);
       g_test_add_func ("/app/card-removal", test_card_removal);
+      g_test_add_func ("/app/export-grid", test_export_grid);
     }
   g_test_add_func ("/app/grid-and-shortcuts", test_grid_and_shortcuts);
   g_test_add_func ("/app/shortcuts-listed", test_shortcuts_listed);
   g_test_add_func ("/app/remembers-size", test_remembers_size);
 
+  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
+    {
+      g_autoptr (GSettings) settings = g_settings_new (CUSTOS_SCHEMA_ID);
+
+      /* Read when the window is made (Xvfb has no window manager to resize
+       * it later); without a compositor GTK takes 5 px a side from it for
+       * the resize border, so the content is 1280×800. */
+      g_settings_set_int (settings, "window-width", 1290);
+      g_settings_set_int (settings, "window-height", 810);
+    }
   app = custos_application_new ();
   /* No session bus under xvfb-run: no single-instance handover. */
   g_application_set_flags (G_APPLICATION (app),
@@ -998,5 +1679,7 @@ main (int argc, char *argv[])
   stop_demo ();
   g_free (plain_path);
   g_free (encrypted_path);
+  g_free (dropped_path);
+  g_free (chosen_path);
   return ret;
 }
