@@ -58,7 +58,10 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint       signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (CustosGrid, custos_grid, GTK_TYPE_WIDGET)
+static void playback_iface_init (CustosPlaybackInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CustosGrid, custos_grid, GTK_TYPE_WIDGET,
+                               G_IMPLEMENT_INTERFACE (CUSTOS_TYPE_PLAYBACK, playback_iface_init))
 
 static void
 sync_seek (CustosGrid *self, gint64 utc_us);
@@ -210,51 +213,24 @@ on_timeline_seek (CustosTimeline *timeline, gint64 utc_us, CustosGrid *self)
 
 /* Actions */
 
-static void
-action_play_pause (GtkWidget *widget, const char *name, GVariant *param)
-{
-  CustosGrid *self = CUSTOS_GRID (widget);
+/* CustosPlayback */
 
-  if (self->want_playing)
-    custos_grid_pause (self);
-  else
-    custos_grid_play (self);
+static gboolean
+playback_wants_play (CustosPlayback *playback)
+{
+  return CUSTOS_GRID (playback)->want_playing;
 }
 
 static void
-action_play (GtkWidget *widget, const char *name, GVariant *param)
+playback_iface_init (CustosPlaybackInterface *iface)
 {
-  custos_grid_play (CUSTOS_GRID (widget));
-}
-
-static void
-action_pause (GtkWidget *widget, const char *name, GVariant *param)
-{
-  custos_grid_pause (CUSTOS_GRID (widget));
-}
-
-static void
-action_step (GtkWidget *widget, const char *name, GVariant *param)
-{
-  custos_grid_step (CUSTOS_GRID (widget), g_variant_get_int32 (param));
-}
-
-static void
-action_rate (GtkWidget *widget, const char *name, GVariant *param)
-{
-  custos_grid_set_rate (CUSTOS_GRID (widget), g_variant_get_double (param));
-}
-
-static void
-action_seek (GtkWidget *widget, const char *name, GVariant *param)
-{
-  custos_grid_seek_utc (CUSTOS_GRID (widget), g_variant_get_int64 (param));
-}
-
-static void
-action_go_live (GtkWidget *widget, const char *name, GVariant *param)
-{
-  custos_grid_go_live (CUSTOS_GRID (widget));
+  iface->play = (void (*) (CustosPlayback *)) custos_grid_play;
+  iface->pause = (void (*) (CustosPlayback *)) custos_grid_pause;
+  iface->wants_play = playback_wants_play;
+  iface->step = (void (*) (CustosPlayback *, int)) custos_grid_step;
+  iface->set_rate = (void (*) (CustosPlayback *, double)) custos_grid_set_rate;
+  iface->seek_utc = (void (*) (CustosPlayback *, gint64)) custos_grid_seek_utc;
+  iface->go_live = (void (*) (CustosPlayback *)) custos_grid_go_live;
 }
 
 /* Fullscreen and snapshot are the selected tile's. */
@@ -351,18 +327,9 @@ custos_grid_finalize (GObject *object)
 static void
 install_actions (GtkWidgetClass *widget_class)
 {
-  gtk_widget_class_install_action (widget_class, "player.play-pause", NULL, action_play_pause);
-  gtk_widget_class_install_action (widget_class, "player.play", NULL, action_play);
-  gtk_widget_class_install_action (widget_class, "player.pause", NULL, action_pause);
-  gtk_widget_class_install_action (widget_class, "player.step", "i", action_step);
-  gtk_widget_class_install_action (widget_class, "player.rate", "d", action_rate);
-  gtk_widget_class_install_action (widget_class, "player.seek-utc", "x", action_seek);
-  gtk_widget_class_install_action (widget_class, "player.go-live", NULL, action_go_live);
+  custos_playback_install_actions (widget_class);
   gtk_widget_class_install_action (widget_class, "player.fullscreen", NULL, action_forward);
   gtk_widget_class_install_action (widget_class, "player.snapshot", NULL, action_forward);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "player.play-pause", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, 0, "player.step", "i", 1);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, 0, "player.step", "i", -1);
 }
 
 static void

@@ -22,6 +22,8 @@
 
 #include <gtk/gtk.h>
 
+#include "custos-playback.h"
+
 #include "custos-player.h"
 
 G_BEGIN_DECLS

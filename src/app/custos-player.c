@@ -127,7 +127,10 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint       signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (CustosPlayer, custos_player, GTK_TYPE_WIDGET)
+static void playback_iface_init (CustosPlaybackInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (CustosPlayer, custos_player, GTK_TYPE_WIDGET,
+                               G_IMPLEMENT_INTERFACE (CUSTOS_TYPE_PLAYBACK, playback_iface_init))
 
 G_DEFINE_ENUM_TYPE (CustosPlayerState, custos_player_state,
                     G_DEFINE_ENUM_VALUE (CUSTOS_PLAYER_STATE_EMPTY, "empty"),
@@ -1117,70 +1120,35 @@ on_timeline_scrub (CustosTimeline *timeline, gint64 utc_us, CustosPlayer *self)
   custos_player_scrub_utc (self, utc_us);
 }
 
-/* A tile of a grid hands playback to the grid, so that all stay in step. */
+/* CustosPlayback: a tile of a grid hands playback to the grid, so that
+ * all stay in step. */
+static CustosPlayback *
+playback_get_leader (CustosPlayback *playback)
+{
+  GtkWidget *parent = gtk_widget_get_parent (GTK_WIDGET (playback));
+
+  if (!CUSTOS_PLAYER (playback)->synced || parent == NULL)
+    return NULL;
+  return (CustosPlayback *) gtk_widget_get_ancestor (parent, CUSTOS_TYPE_PLAYBACK);
+}
+
 static gboolean
-forward_to_grid (GtkWidget *widget, const char *name, GVariant *param)
+playback_wants_play (CustosPlayback *playback)
 {
-  GtkWidget *parent = gtk_widget_get_parent (widget);
-
-  if (!CUSTOS_PLAYER (widget)->synced || parent == NULL)
-    return FALSE;
-  return gtk_widget_activate_action_variant (parent, name, param);
+  return CUSTOS_PLAYER (playback)->want_playing;
 }
 
 static void
-action_play_pause (GtkWidget *widget, const char *name, GVariant *param)
+playback_iface_init (CustosPlaybackInterface *iface)
 {
-  CustosPlayer *self = CUSTOS_PLAYER (widget);
-
-  if (forward_to_grid (widget, name, param))
-    return;
-  if (self->want_playing)
-    custos_player_pause (self);
-  else
-    custos_player_play (self);
-}
-
-static void
-action_play (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_play (CUSTOS_PLAYER (widget));
-}
-
-static void
-action_pause (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_pause (CUSTOS_PLAYER (widget));
-}
-
-static void
-action_step (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_step (CUSTOS_PLAYER (widget), g_variant_get_int32 (param));
-}
-
-static void
-action_rate (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_set_rate (CUSTOS_PLAYER (widget), g_variant_get_double (param));
-}
-
-static void
-action_seek (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_seek_utc (CUSTOS_PLAYER (widget), g_variant_get_int64 (param));
-}
-
-static void
-action_go_live (GtkWidget *widget, const char *name, GVariant *param)
-{
-  if (!forward_to_grid (widget, name, param))
-    custos_player_go_live (CUSTOS_PLAYER (widget));
+  iface->play = (void (*) (CustosPlayback *)) custos_player_play;
+  iface->pause = (void (*) (CustosPlayback *)) custos_player_pause;
+  iface->wants_play = playback_wants_play;
+  iface->step = (void (*) (CustosPlayback *, int)) custos_player_step;
+  iface->set_rate = (void (*) (CustosPlayback *, double)) custos_player_set_rate;
+  iface->seek_utc = (void (*) (CustosPlayback *, gint64)) custos_player_seek_utc;
+  iface->go_live = (void (*) (CustosPlayback *)) custos_player_go_live;
+  iface->get_leader = playback_get_leader;
 }
 
 static void
@@ -1389,18 +1357,9 @@ custos_player_finalize (GObject *object)
 static void
 install_actions (GtkWidgetClass *widget_class)
 {
-  gtk_widget_class_install_action (widget_class, "player.play-pause", NULL, action_play_pause);
-  gtk_widget_class_install_action (widget_class, "player.play", NULL, action_play);
-  gtk_widget_class_install_action (widget_class, "player.pause", NULL, action_pause);
-  gtk_widget_class_install_action (widget_class, "player.step", "i", action_step);
-  gtk_widget_class_install_action (widget_class, "player.rate", "d", action_rate);
-  gtk_widget_class_install_action (widget_class, "player.seek-utc", "x", action_seek);
-  gtk_widget_class_install_action (widget_class, "player.go-live", NULL, action_go_live);
+  custos_playback_install_actions (widget_class);
   gtk_widget_class_install_action (widget_class, "player.fullscreen", NULL, action_fullscreen);
   gtk_widget_class_install_action (widget_class, "player.snapshot", NULL, action_snapshot);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "player.play-pause", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_period, 0, "player.step", "i", 1);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_comma, 0, "player.step", "i", -1);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, 0, "player.fullscreen", NULL);
 }
 

@@ -31,6 +31,8 @@
 
 #include <gtk/gtk.h>
 
+#include "custos-playback.h"
+
 #include "custos-archiver-client.h"
 #include "custos-key-provider.h"
 #include "custos-timeline-model.h"
