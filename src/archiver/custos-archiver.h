@@ -54,7 +54,11 @@
  *   uri=URI                     or a URI (rtsp://, file://): video, and audio and
  *                               metadata where the source has them
  *   audio=DESCRIPTION           an audio source (with source=)
- *   metadata=DESCRIPTION        a metadata source (with source=)
+ *   metadata=DESCRIPTION        a metadata source (with source=): its buffers (ONVIF
+ *                               XML, JSON events, KLV; application/x-onvif-metadata,
+ *                               application/x-custos-metadata, meta/x-klv, text/x-raw)
+ *                               are recorded byte for byte with their times (an
+ *                               example in data/custos-archiver.conf.sample)
  *   encode=h264                 h264: encode (x264enc tune=zerolatency, Opus for
  *                               audio); none: pass the source's H.264 through
  *   framerate=15 width= height= bitrate=1024   when encoding (kbit/s)

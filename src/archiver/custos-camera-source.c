@@ -32,6 +32,8 @@ typedef struct
   GstElement *appsink;     /* NULL when the description has no such sink */
   int         stream;      /* index into streams, -1 while not recorded */
   GstSample  *pending;
+  gboolean    coalesce;    /* video: hold each unit until the next one comes */
+  GstSample  *held;
   gint64      pending_pts_us;
   gint64      pending_dts_us;
   gboolean    pending_key;
@@ -196,6 +198,7 @@ custos_camera_source_new (const CustosSourceSpec *spec,
         sink->appsink = gst_bin_get_by_name (GST_BIN (pipeline), sink_names[i]);
       if (sink->appsink != NULL)
         configure_sink (self, sink);
+      sink->coalesce = i == SINK_VIDEO;
     }
   if (self->sinks[SINK_VIDEO].appsink == NULL)
     {
@@ -222,6 +225,7 @@ custos_camera_source_free (CustosCameraSource *self)
   for (guint i = 0; i < N_SINKS; i++)
     {
       g_clear_pointer (&self->sinks[i].pending, gst_sample_unref);
+      g_clear_pointer (&self->sinks[i].held, gst_sample_unref);
       g_clear_object (&self->sinks[i].appsink);
     }
   g_clear_object (&self->pipeline);
@@ -283,22 +287,125 @@ sink_take (CustosCameraSource *self,
   sink->pending_pts_us = MAX (sink->pending_pts_us, 0);
 }
 
+/* Split pictures */
+
+/* Where the first slice (NAL type 1 or 5) of a byte-stream unit starts,
+ * its start code included; -1 when there is none. *first_mb_zero: the
+ * slice is the first of its picture (first_mb_in_slice, ue(v), is 0
+ * exactly when its first bit is 1). */
+static gssize
+find_first_slice (const guint8 *d,
+                  gsize         len,
+                  gboolean     *first_mb_zero)
+{
+  for (gsize i = 0; i + 4 < len; i++)
+    {
+      guint type;
+
+      if (d[i] != 0 || d[i + 1] != 0 || d[i + 2] != 1)
+        continue;
+      type = d[i + 3] & 0x1f;
+      if (type == 1 || type == 5)
+        {
+          *first_mb_zero = (d[i + 4] & 0x80) != 0;
+          return i > 0 && d[i - 1] == 0 ? (gssize) i - 1 : (gssize) i;
+        }
+      i += 2;
+    }
+  return -1;
+}
+
+/* The slices of a unit that continues the picture of the one before, or
+ * -1. Some RTSP servers (rtph264pay config-interval=-1 after a
+ * multi-slice encoder) repeat SPS/PPS before every IDR slice; h264parse
+ * then starts a new access unit in the middle of the picture, and
+ * recording those as they come would store half pictures, each with its
+ * own time. */
+static gssize
+continuation_offset (GstBuffer *buffer)
+{
+  GstMapInfo map;
+  gboolean first_mb_zero = TRUE;
+  gssize offset;
+
+  if (buffer == NULL || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return -1;
+  offset = find_first_slice (map.data, map.size, &first_mb_zero);
+  gst_buffer_unmap (buffer, &map);
+  return offset >= 0 && !first_mb_zero ? offset : -1;
+}
+
+/* held with the slices of next appended: one picture, held's times and flags. */
+static GstSample *
+merge_units (GstSample *held,
+             GstSample *next,
+             gsize      offset)
+{
+  GstBuffer *tail = gst_sample_get_buffer (next);
+  GstBuffer *merged = gst_buffer_append (gst_buffer_ref (gst_sample_get_buffer (held)),
+                                         gst_buffer_copy_region (tail, GST_BUFFER_COPY_MEMORY,
+                                                                 offset,
+                                                                 gst_buffer_get_size (tail) -
+                                                                 offset));
+  GstSample *sample = gst_sample_new (merged, gst_sample_get_caps (held),
+                                      gst_sample_get_segment (held), NULL);
+
+  gst_buffer_unref (merged);
+  gst_sample_unref (held);
+  gst_sample_unref (next);
+  return sample;
+}
+
+/* A unit of a coalescing sink is handed out once the next has come (or
+ * the stream ended): until then it may still get more slices. NULL while
+ * nothing is ready. */
+static GstSample *
+coalesce (Sink      *sink,
+          GstSample *sample)
+{
+  GstSample *ready;
+  gssize offset;
+
+  if (!sink->coalesce)
+    return sample;
+  if (sample == NULL)
+    return sink->eos ? g_steal_pointer (&sink->held) : NULL;
+  if (sink->held == NULL)
+    {
+      sink->held = sample;
+      return NULL;
+    }
+  offset = continuation_offset (gst_sample_get_buffer (sample));
+  if (offset >= 0)
+    {
+      sink->held = merge_units (sink->held, sample, offset);
+      return NULL;
+    }
+  ready = g_steal_pointer (&sink->held);
+  sink->held = sample;
+  return ready;
+}
+
 /* Fills the sink's pending slot without waiting; FALSE when nothing came. */
 static gboolean
 sink_refill (CustosCameraSource *self,
              Sink               *sink)
 {
-  GstSample *sample;
+  GstSample *sample, *ready;
 
   if (sink->appsink == NULL || sink->pending != NULL || sink->eos)
     return sink->pending != NULL;
-  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink->appsink), 0);
-  if (sample == NULL)
+  do
     {
-      sink->eos = gst_app_sink_is_eos (GST_APP_SINK (sink->appsink));
-      return FALSE;
+      sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink->appsink), 0);
+      if (sample == NULL)
+        sink->eos = gst_app_sink_is_eos (GST_APP_SINK (sink->appsink));
+      ready = coalesce (sink, sample);
     }
-  sink_take (self, sink, sample);
+  while (ready == NULL && sample != NULL);
+  if (ready == NULL)
+    return FALSE;
+  sink_take (self, sink, ready);
   return TRUE;
 }
 

@@ -12,6 +12,12 @@
  * configured frame rate and keyframe interval. Audio is passed through
  * or encoded to Opus; metadata is passed through.
  *
+ * One video packet is one picture: a unit that starts with a slice other
+ * than its picture's first (some RTSP servers repeat SPS/PPS before every
+ * IDR slice, which makes h264parse cut the picture in two) is joined to
+ * the one before it. Each video unit is therefore handed out once the
+ * next has come: one frame of latency.
+ *
  * Timestamps: the UTC of running time 0 is taken from the wall clock and
  * the pipeline clock when the first packet arrives; a packet's UTC is
  * that plus its running time, so all streams share one clock.
