@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -327,21 +328,19 @@ report_text (CustosExportJob *self)
   g_string_append_printf (t, _ ("Time range:  %s – %s (UTC)\n"), first ? first : _ ("unknown"),
                           last ? last : _ ("unknown"));
   g_string_append_printf (t, _ ("Segments:    %u\n"), f->segments);
-  g_string_append_printf (t, _ ("Verified:    %" G_GUINT64_FORMAT " packets\n"), f->verified);
-  g_string_append_printf (t, _ ("Unsigned:    %" G_GUINT64_FORMAT " packets\n"),
-                          f->unsigned_packets);
-  g_string_append_printf (t, _ ("Altered:     %" G_GUINT64_FORMAT " packets (left out)\n"),
-                          f->altered);
-  g_string_append_printf (t, _ ("Missing:     %" G_GUINT64_FORMAT " packets\n"), f->missing);
+  g_string_append_printf (t, _ ("Verified:    %" PRIu64 " packets\n"), f->verified);
+  g_string_append_printf (t, _ ("Unsigned:    %" PRIu64 " packets\n"), f->unsigned_packets);
+  g_string_append_printf (t, _ ("Altered:     %" PRIu64 " packets (left out)\n"), f->altered);
+  g_string_append_printf (t, _ ("Missing:     %" PRIu64 " packets\n"), f->missing);
   if (self->format == CUSTOS_EXPORT_FORMAT_MP4)
     {
-      g_string_append_printf (t, _ ("Locked:      %" G_GUINT64_FORMAT " key periods (left out)\n"),
+      g_string_append_printf (t, _ ("Locked:      %" PRIu64 " key periods (left out)\n"),
                               f->locked);
-      g_string_append_printf (t, _ ("Frames:      %" G_GUINT64_FORMAT " video frames written\n"),
+      g_string_append_printf (t, _ ("Frames:      %" PRIu64 " video frames written\n"),
                               f->video_frames);
     }
   else
-    g_string_append_printf (t, _ ("Locked:      %" G_GUINT64_FORMAT " packets (no key of yours)\n"),
+    g_string_append_printf (t, _ ("Locked:      %" PRIu64 " packets (no key of yours)\n"),
                             f->locked);
 
   if (f->signers->len == 0)

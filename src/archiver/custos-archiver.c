@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-archiver.h"
@@ -225,7 +226,7 @@ add_storage (CustosArchiver  *self,
   if (!custos_storage_add_camera (self->storage, custos_camera_get_id (camera), &stats, error))
     return FALSE;
   if (stats.recovered + stats.removed > 0)
-    g_message (_("Camera %s: recovered %u interrupted files (%" G_GUINT64_FORMAT
+    g_message (_("Camera %s: recovered %u interrupted files (%" PRIu64
                  " unsealed bytes dropped), removed %u with nothing sealed"),
                custos_camera_get_id (camera), stats.recovered, stats.bytes_dropped,
                stats.removed);

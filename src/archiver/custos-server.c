@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-archiver-util.h"
@@ -596,7 +597,7 @@ parse_range (CustosServer      *self,
   else if (*to_us < *from_us)
     *problem = g_strdup (_("to= is before from="));
   else if (*to_us - *from_us > self->limits.max_range_us)
-    *problem = g_strdup_printf (_("the range is longer than the %" G_GINT64_FORMAT " s allowed"),
+    *problem = g_strdup_printf (_("the range is longer than the %" PRId64 " s allowed"),
                                 self->limits.max_range_us / G_USEC_PER_SEC);
   else
     return TRUE;

@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <inttypes.h>
 #include <signal.h>
 
 #include "custos-cli-commands.h"
@@ -274,13 +275,13 @@ total_duration_us (Create *self)
 static void
 print_text (Create *self)
 {
-  g_print (_("Wrote %s: %" G_GUINT64_FORMAT " bytes, %.3f s\n"), self->output,
+  g_print (_("Wrote %s: %" PRIu64 " bytes, %.3f s\n"), self->output,
            custos_writer_get_offset (self->writer), total_duration_us (self) / 1e6);
   for (guint i = 0; i < self->streams->len; i++)
     {
       const CustosCliRecordedStream *s = &g_array_index (self->streams, CustosCliRecordedStream, i);
 
-      g_print (_("  Stream %d (%s%s): %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+      g_print (_("  Stream %d (%s%s): %" PRIu64 " packets, %" PRIu64
                  " bytes\n    %s\n"),
                s->stream, custos_stream_kind_to_string (s->kind),
                self->plain ? "" : _(", encrypted"), s->packets, s->bytes, s->caps);

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-cli-commands.h"
@@ -539,15 +540,15 @@ describe_problems (Decrypt *self,
   g_autofree char *unsigned_records = NULL;
 
   if (skipped_altered > 0)
-    append_problem (text, altered = g_strdup_printf (_("%" G_GUINT64_FORMAT " packets failed "
+    append_problem (text, altered = g_strdup_printf (_("%" PRIu64 " packets failed "
                                                        "authentication and were skipped"),
                                                      skipped_altered));
   if (report->altered > skipped_altered)
-    append_problem (text, sealed = g_strdup_printf (_("%" G_GUINT64_FORMAT " sealed records "
+    append_problem (text, sealed = g_strdup_printf (_("%" PRIu64 " sealed records "
                                                       "differ from what was sealed"),
                                                     report->altered));
   if (report->missing > 0 || custos_report_count (report, CUSTOS_ISSUE_MISSING_SEGMENT) > 0)
-    append_problem (text, missing = g_strdup_printf (_("%" G_GUINT64_FORMAT " sealed records "
+    append_problem (text, missing = g_strdup_printf (_("%" PRIu64 " sealed records "
                                                        "are missing"), report->missing));
   if (report->damaged_regions > 0)
     append_problem (text, damaged = g_strdup_printf (_("%u damaged regions were skipped"),
@@ -555,7 +556,7 @@ describe_problems (Decrypt *self,
   if (report->truncated)
     append_problem (text, _("the file ends inside a record (truncated)"));
   if (self->options.ca_file != NULL && report->unsigned_packets > 0)
-    append_problem (text, unsigned_records = g_strdup_printf (_("%" G_GUINT64_FORMAT " records "
+    append_problem (text, unsigned_records = g_strdup_printf (_("%" PRIu64 " records "
                                                                 "are not signed by a signer of "
                                                                 "the CA"),
                                                               report->unsigned_packets));
@@ -589,7 +590,7 @@ print_problems (Decrypt *self)
       g_autofree char *recipients = describe_recipients (self);
       g_autofree char *keys = describe_keys (self);
 
-      custos_cli_error (_("%" G_GUINT64_FORMAT " packets locked: this file is for recipients %s; "
+      custos_cli_error (_("%" PRIu64 " packets locked: this file is for recipients %s; "
                           "your keys: %s"), locked, recipients, keys);
     }
   if (has_verification_problems (self))
@@ -600,7 +601,7 @@ print_problems (Decrypt *self)
                         problems);
     }
   if (self->skipped > 0)
-    custos_cli_error (_("%" G_GUINT64_FORMAT " packets of streams that appeared later in the "
+    custos_cli_error (_("%" PRIu64 " packets of streams that appeared later in the "
                         "file were not written"), self->skipped);
 }
 
@@ -613,12 +614,12 @@ print_text (Decrypt *self)
 
       if (s == NULL)
         continue;
-      g_print (_("Stream %u (%s): %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes"),
+      g_print (_("Stream %u (%s): %" PRIu64 " packets, %" PRIu64 " bytes"),
                s->info->id, custos_stream_kind_to_string (s->info->kind), s->written, s->bytes);
       if (s->file_name != NULL)
         g_print (" → %s", s->file_name);
       if (s->locked || s->altered)
-        g_print (_(" (skipped: %" G_GUINT64_FORMAT " locked, %" G_GUINT64_FORMAT " altered)"),
+        g_print (_(" (skipped: %" PRIu64 " locked, %" PRIu64 " altered)"),
                  s->locked, s->altered);
       g_print ("\n");
     }

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-cli-commands.h"
@@ -586,8 +587,8 @@ print_media_problems (Export                         *self,
   if (summary->locked->len > 0)
     print_locked (self, summary);
   if (media_has_verification_problems (self, summary))
-    custos_cli_error (_("Verification problems: %" G_GUINT64_FORMAT " packets altered, %"
-                        G_GUINT64_FORMAT " missing, %" G_GUINT64_FORMAT " not signed%s%s; what "
+    custos_cli_error (_("Verification problems: %" PRIu64 " packets altered, "
+                        "%" PRIu64 " missing, %" PRIu64 " not signed%s%s; what "
                         "failed authentication was left out. Run “custos-cli verify” for "
                         "details."), summary->altered, summary->missing, summary->not_signed,
                       summary->problems->len > 0 ? ": " : "",
@@ -729,13 +730,13 @@ print_text (Export *self)
   start_text = custos_cli_format_utc (start);
   end_text = custos_cli_format_utc (end);
   if (self->fusion)
-    g_print (_("Wrote %s: %u segments from %s to %s, %" G_GUINT64_FORMAT " bytes, %u recipients "
+    g_print (_("Wrote %s: %u segments from %s to %s, %" PRIu64 " bytes, %u recipients "
                "added\n"), self->output, self->info.segments, start_text, end_text,
              self->info.written, self->recipients->len);
   else if (self->media_format == CUSTOS_MEDIA_FORMAT_PNG)
     g_print (_("Wrote %s: the frame at %s\n"), self->output, start_text);
   else
-    g_print (_("Wrote %s: %" G_GUINT64_FORMAT " frames from %s to %s\n"), self->output,
+    g_print (_("Wrote %s: %" PRIu64 " frames from %s to %s\n"), self->output,
              custos_media_export_get_summary (self->media)->video_frames, start_text, end_text);
 }
 
@@ -797,8 +798,8 @@ finish_fusion (Export *self)
     {
       CustosReport *report = custos_reader_get_report (self->verifier);
 
-      custos_cli_error (_("Verification problems in the exported segments: %" G_GUINT64_FORMAT
-                          " records altered, %" G_GUINT64_FORMAT " missing. Run “custos-cli "
+      custos_cli_error (_("Verification problems in the exported segments: %" PRIu64
+                          " records altered, %" PRIu64 " missing. Run “custos-cli "
                           "verify” for details."), report->altered, report->missing);
       code = CUSTOS_CLI_EXIT_VERIFY;
     }

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-cli-commands.h"
@@ -291,7 +292,7 @@ save (Fetch *self, GInputStream *input)
       return exit_code (error);
     }
   if (!self->quiet)
-    g_printerr (_ ("%" G_GSSIZE_FORMAT " bytes written to %s\n"), n, self->output);
+    g_printerr (_ ("%" PRId64 " bytes written to %s\n"), (gint64) n, self->output);
   return CUSTOS_CLI_EXIT_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include <string.h>
 
@@ -209,7 +210,7 @@ print_stream (const CustosStreamInfo *info,
            (info->flags & CUSTOS_STREAM_FLAG_PRIVACY) ? _(", privacy-protected") : "");
   g_print (_("    Name:      %s\n"), info->name);
   g_print (_("    Caps:      %s\n"), info->caps);
-  g_print (_("    Packets:   %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " keyframes)\n"),
+  g_print (_("    Packets:   %" PRIu64 " (%" PRIu64 " keyframes)\n"),
            s->packets, s->keyframes);
   g_print (_("    First:     %s\n"), first);
   g_print (_("    Last:      %s\n"), last);
@@ -280,7 +281,7 @@ print_access (const char        *cert_path,
       const CustosStreamInfo *info = streams->pdata[i];
       const StreamScan *s = &access->streams[info->id];
 
-      g_print (_("  Stream %u: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " packets readable\n"),
+      g_print (_("  Stream %u: %" PRIu64 " of %" PRIu64 " packets readable\n"),
                info->id, count_status (s, CUSTOS_PACKET_OK), s->packets);
       for (guint j = 0; s->ranges != NULL && j < s->ranges->len; j++)
         {
@@ -288,7 +289,7 @@ print_access (const char        *cert_path,
           g_autofree char *first = custos_cli_format_utc (r->first_us);
           g_autofree char *last = custos_cli_format_utc (r->last_us);
 
-          g_print (_("    %-8s %s – %s (%" G_GUINT64_FORMAT " packets)\n"),
+          g_print (_("    %-8s %s – %s (%" PRIu64 " packets)\n"),
                    status_label (r->status), first, last, r->packets);
         }
     }

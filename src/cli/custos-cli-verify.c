@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <inttypes.h>
 
 #include "custos-cli-commands.h"
 #include "custos-cli-common.h"
@@ -139,19 +140,19 @@ print_summary (CustosReport *report,
                gboolean      decrypted)
 {
   g_print (_("Segments:         %u (%u failed)\n"), report->segments, report->segments_failed);
-  g_print (_("Packets:          %" G_GUINT64_FORMAT "\n"), report->packets);
+  g_print (_("Packets:          %" PRIu64 "\n"), report->packets);
   /* The reader counts every sealed record here, descriptors included. */
-  g_print (_("Sealed records:   %" G_GUINT64_FORMAT " verified, %" G_GUINT64_FORMAT " matched "
-             "(consistent with the seal, not verified), %" G_GUINT64_FORMAT " not signed, %"
-             G_GUINT64_FORMAT " missing, %" G_GUINT64_FORMAT " altered\n"),
+  g_print (_("Sealed records:   %" PRIu64 " verified, %" PRIu64 " matched "
+             "(consistent with the seal, not verified), %" PRIu64 " not signed, "
+             "%" PRIu64 " missing, %" PRIu64 " altered\n"),
            report->verified, report->matched, report->unsigned_packets, report->missing,
            report->altered);
   if (decrypted)
-    g_print (_("Decrypted:        %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " locked)\n"),
+    g_print (_("Decrypted:        %" PRIu64 " (%" PRIu64 " locked)\n"),
              report->decrypted, report->locked);
-  g_print (_("Duplicates:       %" G_GUINT64_FORMAT "\n"), report->duplicates);
-  g_print (_("Reordered:        %" G_GUINT64_FORMAT "\n"), report->reordered);
-  g_print (_("Damaged:          %u regions, %" G_GUINT64_FORMAT " bytes\n"),
+  g_print (_("Duplicates:       %" PRIu64 "\n"), report->duplicates);
+  g_print (_("Reordered:        %" PRIu64 "\n"), report->reordered);
+  g_print (_("Damaged:          %u regions, %" PRIu64 " bytes\n"),
            report->damaged_regions, report->damaged_bytes);
   g_print (_("Truncated:        %s\n"), report->truncated ? _("yes") : _("no"));
 }
@@ -178,7 +179,7 @@ print_issue (const CustosIssue *issue)
 {
   g_autoptr (GString) where = g_string_new (NULL);
 
-  g_string_append_printf (where, _("offset %" G_GUINT64_FORMAT), issue->offset);
+  g_string_append_printf (where, _("offset %" PRIu64), issue->offset);
   if (issue->stream >= 0)
     g_string_append_printf (where, _(", stream %d, period %u, packet %u"), issue->stream,
                             issue->period, issue->counter);
@@ -210,7 +211,7 @@ print_text (Verify *self)
   if (listed == 0 && report->issues_dropped == 0)
     g_print ("  %s\n", _("none"));
   if (report->issues_dropped > 0)
-    g_print (_("  %" G_GUINT64_FORMAT " more issues not listed\n"), report->issues_dropped);
+    g_print (_("  %" PRIu64 " more issues not listed\n"), report->issues_dropped);
   g_print ("\n%s\n", report_is_clean (report) ? _("Result: everything verified")
                                               : _("Result: PROBLEMS FOUND"));
 }
