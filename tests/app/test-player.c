@@ -20,6 +20,7 @@
 #include "custos-local-key-provider.h"
 #include "custos-player-bar.h"
 #include "custos-player.h"
+#include "custos-timeline.h"
 #include "custos-test-util.h"
 #include "custos-video-paintable.h"
 
@@ -461,6 +462,74 @@ test_seek_and_step (Fixture *fx, gconstpointer data)
   g_assert_cmpint (custos_player_get_position_utc (fx->player), ==, T0 + 76 * FRAME);
   custos_player_set_rate (fx->player, 100);
   g_assert_cmpfloat (custos_player_get_rate (fx->player), ==, CUSTOS_PLAYER_MAX_RATE);
+}
+
+static GtkWidget *
+find_child (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_child (c, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkGesture *
+find_drag (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_DRAG (c))
+        return GTK_GESTURE (c);
+    }
+  return NULL;
+}
+
+/* A click on the timeline, and a drag along it, take the player there:
+ * the timeline's own drag gesture is driven as GTK would drive it (Xvfb
+ * has no pointer to click with), and the frame shown is the one at the
+ * place clicked. */
+static void
+test_timeline_click (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (CustosKeyProvider) provider = key_provider ();
+  GtkWidget  *timeline;
+  GtkGesture *drag;
+  gint64      start, end, want;
+  double      width;
+
+  custos_player_set_key_provider (fx->player, provider, NULL);
+  open_and_pause (fx, file_a);
+  timeline = find_child (GTK_WIDGET (fx->player), CUSTOS_TYPE_TIMELINE);
+  g_assert_nonnull (timeline);
+  drag = find_drag (timeline);
+  g_assert_nonnull (drag);
+  custos_timeline_get_view (CUSTOS_TIMELINE (timeline), &start, &end);
+  width = gtk_widget_get_width (timeline);
+  g_assert_cmpfloat (width, >, 100);
+
+  /* Click at a quarter of the view. */
+  want = start + (gint64) (0.25 * (double) (end - start));
+  g_signal_emit_by_name (drag, "drag-begin", 0.25 * width, 5.0);
+  wait_frame (fx);
+  g_assert_cmpint (ABS (custos_player_get_position_utc (fx->player) - want), <, FRAME);
+  assert_bars (fx->player);
+
+  /* Dragged on to three quarters and let go: the exact frame there. */
+  want = start + (gint64) (0.75 * (double) (end - start));
+  g_signal_emit_by_name (drag, "drag-end", 0.5 * width, 0.0);
+  wait_frame (fx);
+  g_assert_cmpint (ABS (custos_player_get_position_utc (fx->player) - want), <, FRAME);
+  g_assert_cmpint (custos_player_get_state (fx->player), ==, CUSTOS_PLAYER_STATE_PAUSED);
 }
 
 static GBytes *
@@ -919,6 +988,8 @@ main (int argc, char **argv)
   source_bars = pull_source_bars ();
 
   g_test_add ("/display/player/plays-bars", Fixture, NULL, player_set_up, test_plays_bars,
+              tear_down);
+  g_test_add ("/display/player/timeline-click", Fixture, NULL, player_set_up, test_timeline_click,
               tear_down);
   g_test_add ("/display/player/seek-and-step", Fixture, NULL, player_set_up, test_seek_and_step,
               tear_down);
