@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "custos.h"
+#include "custos-test-cli.h"
 #include "custos-test-util.h"
 
 #define N_VIDEO   150                                  /* 5 s at 30 fps */
@@ -64,23 +65,6 @@ typedef struct
 
 static Fixture fx;
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_free (Result *result)
-{
-  g_free (result->out);
-  g_free (result->err);
-  g_free (result);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Result, result_free)
-
 static char *
 tmp_path (const char *name)
 {
@@ -97,82 +81,12 @@ have_program (const char *name)
 
 /* Running custos-cli */
 
-static Result *
-run_argv (GPtrArray   *args,
-          const char **env_unset)
-{
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  Result *result = g_new0 (Result, 1);
-
-  for (guint i = 0; env_unset != NULL && env_unset[i] != NULL; i++)
-    g_subprocess_launcher_unsetenv (launcher, env_unset[i]);
-  g_ptr_array_add (args, NULL);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *) args->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &result->out, &result->err, &error);
-  g_assert_no_error (error);
-  /* A crash (or a sanitizer abort) is never an exit code. */
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  result->status = g_subprocess_get_exit_status (proc);
-  if (g_test_verbose ())
-    g_test_message ("exit %d\nstdout: %s\nstderr: %s", result->status, result->out, result->err);
-  return result;
-}
-
-static GPtrArray *
-cli_args (const char *first,
-          va_list     args)
-{
-  GPtrArray *argv = g_ptr_array_new ();
-
-  g_ptr_array_add (argv, (char *) g_getenv ("CUSTOS_CLI"));
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  return argv;
-}
-
-static Result *
-run_cli (const char *first,
-         ...)
-{
-  g_autoptr (GPtrArray) argv = NULL;
-  va_list args;
-
-  va_start (args, first);
-  argv = cli_args (first, args);
-  va_end (args);
-  return run_argv (argv, NULL);
-}
-
-static void
-assert_status (Result *result,
-               int     expected)
-{
-  if (result->status != expected)
-    g_error ("custos-cli exited with %d, expected %d\nstdout:\n%s\nstderr:\n%s", result->status,
-             expected, result->out, result->err);
-}
-
 static char *
 run_tool (const char *const *argv)
 {
   g_autoptr (GBytes) out = custos_test_run (argv, NULL);
 
   return g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out));
-}
-
-static JsonObject *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 /* The fixture: encoding */
@@ -681,34 +595,34 @@ static void
 test_usage (void)
 {
   g_autofree char *out = tmp_path ("usage.mp4");
-  g_autoptr (Result) help = run_cli ("export", "--help", NULL);
-  g_autoptr (Result) no_out = run_cli ("export", fx.fusion, NULL);
-  g_autoptr (Result) bad_format = run_cli ("export", fx.fusion, "-o", out, "--format", "avi",
+  g_autoptr (CustosCliResult) help = custos_test_cli_run ("export", "--help", NULL);
+  g_autoptr (CustosCliResult) no_out = custos_test_cli_run ("export", fx.fusion, NULL);
+  g_autoptr (CustosCliResult) bad_format = custos_test_cli_run ("export", fx.fusion, "-o", out, "--format", "avi",
                                            NULL);
-  g_autoptr (Result) recipient = run_cli ("export", fx.fusion, "-o", out, "--recipient",
+  g_autoptr (CustosCliResult) recipient = custos_test_cli_run ("export", fx.fusion, "-o", out, "--recipient",
                                           fx.ec_cert, NULL);
-  g_autoptr (Result) backwards = run_cli ("export", fx.fusion, "-o", out, "--from", "3", "--to",
+  g_autoptr (CustosCliResult) backwards = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", "3", "--to",
                                           "1", NULL);
-  g_autoptr (Result) bad_time = run_cli ("export", fx.fusion, "-o", out, "--from", "yesterday",
+  g_autoptr (CustosCliResult) bad_time = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", "yesterday",
                                          NULL);
-  g_autoptr (Result) top = run_cli ("--help", NULL);
-  g_autoptr (Result) after_end = run_cli ("export", fx.fusion, "-o", out, "--from", "60", NULL);
-  g_autoptr (Result) before_start = run_cli ("export", fx.fusion, "-o", out, "--to",
+  g_autoptr (CustosCliResult) top = custos_test_cli_run ("--help", NULL);
+  g_autoptr (CustosCliResult) after_end = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", "60", NULL);
+  g_autoptr (CustosCliResult) before_start = custos_test_cli_run ("export", fx.fusion, "-o", out, "--to",
                                              "2026-11-21T20:33:00Z", NULL);
 
-  assert_status (help, 0);
+  custos_test_cli_assert_status (help, 0);
   g_assert_nonnull (strstr (help->out, "sync point at or before"));
   g_assert_nonnull (strstr (help->out, "--recipient"));
-  assert_status (no_out, 1);
-  assert_status (bad_format, 1);
-  assert_status (recipient, 1);
-  assert_status (backwards, 1);
-  assert_status (bad_time, 1);
+  custos_test_cli_assert_status (no_out, 1);
+  custos_test_cli_assert_status (bad_format, 1);
+  custos_test_cli_assert_status (recipient, 1);
+  custos_test_cli_assert_status (backwards, 1);
+  custos_test_cli_assert_status (bad_time, 1);
   g_assert_nonnull (strstr (bad_time->err, "ISO 8601"));
-  assert_status (after_end, 1);
+  custos_test_cli_assert_status (after_end, 1);
   g_assert_nonnull (strstr (after_end->err, "after the recording ends (2026-11-21T20:34:0"));
-  assert_status (before_start, 1);
-  assert_status (top, 0);
+  custos_test_cli_assert_status (before_start, 1);
+  custos_test_cli_assert_status (top, 0);
   g_assert_nonnull (strstr (top->out, "export"));
   g_assert_nonnull (strstr (top->out, "play"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
@@ -750,7 +664,7 @@ test_mp4 (void)
 {
   g_autofree char *out = tmp_path ("all.mp4");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) json = NULL;
   g_autoptr (GHashTable) video = NULL;
   g_autoptr (GHashTable) audio = NULL;
@@ -761,11 +675,11 @@ test_mp4 (void)
 
   if (skip_without_ffmpeg ())
     return;
-  result = run_cli ("export", fx.fusion, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
+  result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
                     "--ca", fx.signer_cert, "--json", NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
-  json = parse_json (result->out);
+  json = custos_test_parse_json_object (result->out);
   g_assert_cmpstr (json_object_get_string_member (json, "format"), ==, "mp4");
   g_assert_cmpint (json_object_get_int_member (json, "frames"), ==, N_VIDEO);
   g_assert_cmpstr (json_object_get_string_member (json, "start"), ==, START_ISO ".000Z");
@@ -800,7 +714,7 @@ static void
 test_mkv (void)
 {
   g_autofree char *out = tmp_path ("all.mkv");
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (GHashTable) video = NULL;
   g_autoptr (GHashTable) audio = NULL;
   g_autoptr (GHashTable) text = NULL;
@@ -812,9 +726,9 @@ test_mkv (void)
 
   if (skip_without_ffmpeg ())
     return;
-  result = run_cli ("export", fx.fusion, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
+  result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
                     "-q", NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   /* Video, audio and the metadata, as a text track. */
   g_assert_cmpuint (count_streams (out), ==, 3);
   video = probe (out, "v:0", "stream=codec_name,nb_read_frames");
@@ -875,7 +789,7 @@ check_range_mp4 (const char *from,
                  gint64      to_us)
 {
   g_autofree char *out = tmp_path ("range.mp4");
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (GHashTable) video = NULL;
   g_autoptr (GBytes) expected = NULL;
   g_autofree char *created = NULL;
@@ -885,9 +799,9 @@ check_range_mp4 (const char *from,
 
   expected_range (from_us, to_us, &first, &last);
   g_assert_cmpuint (first, ==, 30);
-  result = run_cli ("export", fx.fusion, "-o", out, "--from", from, "--to", to, "--key",
+  result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", from, "--to", to, "--key",
                     fx.rsa_key, "--cert", fx.rsa_cert, "-q", NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   video = probe (out, "v:0", "stream=nb_read_packets");
   count = g_strdup_printf ("%u", last - first + 1);
   g_assert_cmpstr (g_hash_table_lookup (video, "nb_read_packets"), ==, count);
@@ -962,10 +876,10 @@ decrypt_video (const char *fusion,
 {
   g_autofree char *dir = tmp_path (dir_name);
   g_autofree char *h264 = g_build_filename (dir, "stream0-video.h264", NULL);
-  g_autoptr (Result) result = run_cli ("decrypt", fusion, "-o", dir, "--key", key, "--cert", cert,
+  g_autoptr (CustosCliResult) result = custos_test_cli_run ("decrypt", fusion, "-o", dir, "--key", key, "--cert", cert,
                                        "--ca", fx.signer_cert, "-q", NULL);
 
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   return read_file (h264);
 }
 
@@ -973,9 +887,9 @@ static void
 test_fusion_range (void)
 {
   g_autofree char *out = tmp_path ("range.fusion");
-  g_autoptr (Result) result = NULL;
-  g_autoptr (Result) verify = NULL;
-  g_autoptr (Result) before = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
+  g_autoptr (CustosCliResult) verify = NULL;
+  g_autoptr (CustosCliResult) before = NULL;
   g_autoptr (JsonObject) json = NULL;
   g_autoptr (JsonObject) verified = NULL;
   JsonObject *summary;
@@ -984,11 +898,11 @@ test_fusion_range (void)
   g_autofree char *no_key_dir = tmp_path ("no-ec-key");
   guint first, n;
 
-  result = run_cli ("export", fx.fusion, "-o", out, "--from", "1.5", "--to", "3.2",
+  result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", "1.5", "--to", "3.2",
                     "--recipient", fx.ec_cert, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
                     "--ca", fx.signer_cert, "--json", NULL);
-  assert_status (result, 0);
-  json = parse_json (result->out);
+  custos_test_cli_assert_status (result, 0);
+  json = custos_test_parse_json_object (result->out);
   g_assert_cmpint (json_object_get_int_member (json, "recipients_added"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (json, "altered"), ==, 0);
   /* Whole segments around the range, from a sync point. */
@@ -996,9 +910,9 @@ test_fusion_range (void)
   g_assert_cmpstr (json_object_get_string_member (json, "start"), <=, "2026-11-21T20:34:01.500Z");
   g_assert_cmpstr (json_object_get_string_member (json, "end"), >=, "2026-11-21T20:34:03.200Z");
 
-  verify = run_cli ("verify", out, "--ca", fx.signer_cert, "--json", NULL);
-  assert_status (verify, 0);
-  verified = parse_json (verify->out);
+  verify = custos_test_cli_run ("verify", out, "--ca", fx.signer_cert, "--json", NULL);
+  custos_test_cli_assert_status (verify, 0);
+  verified = custos_test_parse_json_object (verify->out);
   summary = json_object_get_object_member (verified, "summary");
   g_assert_true (json_object_get_boolean_member (summary, "ok"));
   g_assert_cmpint (json_object_get_int_member (summary, "not_signed"), ==, 0);
@@ -1013,9 +927,9 @@ test_fusion_range (void)
   g_assert_cmpint (video_pts (first + n - 1), >=, START_US + 3200000 - SECOND / 30);
 
   /* The added recipient had no key to the original. */
-  before = run_cli ("decrypt", fx.fusion, "-o", no_key_dir, "--key", fx.ec_key, "--cert",
+  before = custos_test_cli_run ("decrypt", fx.fusion, "-o", no_key_dir, "--key", fx.ec_key, "--cert",
                     fx.ec_cert, "-q", NULL);
-  assert_status (before, 3);
+  custos_test_cli_assert_status (before, 3);
 }
 
 /* Adding a recipient needs keys that open the file. */
@@ -1024,11 +938,11 @@ test_fusion_not_ours (void)
 {
   g_autofree char *out = tmp_path ("not-ours.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
-  g_autoptr (Result) result = run_cli ("export", fx.fusion, "-o", out, "--recipient",
+  g_autoptr (CustosCliResult) result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--recipient",
                                        fx.rsa_cert, "--key", fx.ec_key, "--cert", fx.ec_cert,
                                        NULL);
 
-  assert_status (result, 3);
+  custos_test_cli_assert_status (result, 3);
   g_assert_nonnull (strstr (result->err, "Locked"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
@@ -1168,13 +1082,13 @@ test_png (void)
   g_autofree char *dir = tmp_path ("snapshots");
   /* The frame shown at 2.51 s is the one at 2.5 s. */
   g_autofree char *expected = g_build_filename (dir, "recording-20261121T203402.500Z.png", NULL);
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_auto (PngInfo) info = { 0 };
 
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  result = run_cli ("export", fx.fusion, "--format", "png", "-o", dir, "--from", "2.51",
+  result = custos_test_cli_run ("export", fx.fusion, "--format", "png", "-o", dir, "--from", "2.51",
                     "--key", fx.rsa_key, "--cert", fx.rsa_cert, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   g_assert_nonnull (strstr (result->out, "2026-11-21T20:34:02.500Z"));
   g_assert_true (g_file_test (expected, G_FILE_TEST_IS_REGULAR));
   read_png_info (expected, &info);
@@ -1191,15 +1105,15 @@ test_locked (void)
 {
   g_autofree char *out = tmp_path ("locked.mp4");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
-  g_autoptr (Result) none = run_cli ("export", fx.fusion, "-o", out, NULL);
-  g_autoptr (Result) wrong = run_cli ("export", fx.fusion, "-o", out, "--key", fx.ec_key,
+  g_autoptr (CustosCliResult) none = custos_test_cli_run ("export", fx.fusion, "-o", out, NULL);
+  g_autoptr (CustosCliResult) wrong = custos_test_cli_run ("export", fx.fusion, "-o", out, "--key", fx.ec_key,
                                       "--cert", fx.ec_cert, NULL);
 
-  assert_status (none, 3);
+  custos_test_cli_assert_status (none, 3);
   g_assert_nonnull (strstr (none->err, "Locked"));
   g_assert_nonnull (strstr (none->err, "CN=export-rsa"));
   g_assert_nonnull (strstr (none->err, "--key"));
-  assert_status (wrong, 3);
+  custos_test_cli_assert_status (wrong, 3);
   g_assert_nonnull (strstr (wrong->err, "CN=export-ec"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
@@ -1214,8 +1128,8 @@ test_tampered (void)
   g_autofree guint8 *data = g_memdup2 (g_bytes_get_data (original, NULL),
                                        g_bytes_get_size (original));
   g_autofree char *tampered = NULL;
-  g_autoptr (Result) result = NULL;
-  g_autoptr (Result) fusion = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
+  g_autoptr (CustosCliResult) fusion = NULL;
   g_autofree char *fusion_out = tmp_path ("tampered-range.fusion");
   g_autoptr (GHashTable) video = NULL;
   gsize len = g_bytes_get_size (original);
@@ -1236,9 +1150,9 @@ test_tampered (void)
     }
   data[at] ^= 0x40;
   tampered = custos_test_write_file ("tampered.fusion", data, len);
-  result = run_cli ("export", tampered, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
+  result = custos_test_cli_run ("export", tampered, "-o", out, "--key", fx.rsa_key, "--cert", fx.rsa_cert,
                     NULL);
-  assert_status (result, 4);
+  custos_test_cli_assert_status (result, 4);
   g_assert_nonnull (strstr (result->err, "Verification problems"));
   if (have_program ("ffprobe"))
     {
@@ -1246,8 +1160,8 @@ test_tampered (void)
       g_assert_cmpint (atoi (g_hash_table_lookup (video, "nb_read_frames")), <, N_VIDEO);
     }
   /* A fusion export copies the altered record as it is; its seal says so. */
-  fusion = run_cli ("export", tampered, "-o", fusion_out, "-q", NULL);
-  assert_status (fusion, 4);
+  fusion = custos_test_cli_run ("export", tampered, "-o", fusion_out, "-q", NULL);
+  custos_test_cli_assert_status (fusion, 4);
 }
 
 /* Cancelling: SIGINT (or SIGTERM) once progress shows; nothing is left. */
@@ -1299,13 +1213,14 @@ test_play_no_display (void)
 {
   const char *unset[] = { "DISPLAY", "WAYLAND_DISPLAY", NULL };
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   g_ptr_array_add (argv, (char *) g_getenv ("CUSTOS_CLI"));
   g_ptr_array_add (argv, (char *) "play");
   g_ptr_array_add (argv, fx.short_fusion);
-  result = run_argv (argv, unset);
-  assert_status (result, 1);
+  g_ptr_array_add (argv, NULL);
+  result = custos_test_spawn ((const char *const *) argv->pdata, unset);
+  custos_test_cli_assert_status (result, 1);
   g_assert_nonnull (strstr (result->err, "No display"));
 }
 
@@ -1314,7 +1229,7 @@ static void
 test_play_xvfb (void)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   if (!have_program ("xvfb-run"))
     {
@@ -1332,8 +1247,9 @@ test_play_xvfb (void)
   g_ptr_array_add (argv, fx.rsa_key);
   g_ptr_array_add (argv, (char *) "--cert");
   g_ptr_array_add (argv, fx.rsa_cert);
-  result = run_argv (argv, NULL);
-  assert_status (result, 0);
+  g_ptr_array_add (argv, NULL);
+  result = custos_test_spawn ((const char *const *) argv->pdata, NULL);
+  custos_test_cli_assert_status (result, 0);
 }
 
 int

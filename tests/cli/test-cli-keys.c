@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "custos-test-cli.h"
 #include "custos-test-util.h"
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -25,23 +26,6 @@
                "! x264enc threads=1 key-int-max=15 speed-preset=ultrafast " \
                "! video/x-h264,stream-format=byte-stream,alignment=au"
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_free (Result *result)
-{
-  g_free (result->out);
-  g_free (result->err);
-  g_free (result);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Result, result_free)
-
 static gboolean have_softhsm;
 static char *pin_file;
 static char *bad_pin_file;
@@ -51,70 +35,6 @@ static char *
 tmp_path (const char *name)
 {
   return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
-static Result *
-run_cliv (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  Result *result = g_new0 (Result, 1);
-  const char *cli = g_getenv ("CUSTOS_CLI");
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  /* No terminal: a prompt would fail instead of waiting. */
-  proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                            G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &result->out, &result->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  result->status = g_subprocess_get_exit_status (proc);
-  if (g_test_verbose ())
-    g_test_message ("exit %d\nstdout: %s\nstderr: %s", result->status, result->out, result->err);
-  return result;
-}
-
-static Result *
-run_cli (const char *first,
-         ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  return run_cliv ((const char *const *) args->pdata);
-}
-
-static void
-assert_status (Result *result,
-               int     expected)
-{
-  if (result->status != expected)
-    g_error ("custos-cli exited with %d, expected %d\nstdout:\n%s\nstderr:\n%s", result->status,
-             expected, result->out, result->err);
-}
-
-static JsonObject *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 static char *
@@ -220,17 +140,17 @@ static JsonObject *
 keys_token (const char *label,
             gboolean    login)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) root = NULL;
   JsonArray *tokens;
 
   if (login)
-    result = run_cli ("keys", "--module", SOFTHSM_MODULE, "--token", label, "--login",
+    result = custos_test_cli_run ("keys", "--module", SOFTHSM_MODULE, "--token", label, "--login",
                       "--pin-file", pin_file, "--json", NULL);
   else
-    result = run_cli ("keys", "--module", SOFTHSM_MODULE, "--json", NULL);
-  assert_status (result, 0);
-  root = parse_json (result->out);
+    result = custos_test_cli_run ("keys", "--module", SOFTHSM_MODULE, "--json", NULL);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json_object (result->out);
   tokens = json_object_get_array_member (root, "tokens");
   for (guint i = 0; i < json_array_get_length (tokens); i++)
     {
@@ -264,7 +184,7 @@ find_cert (JsonObject *token,
 static void
 test_enroll_card (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) token = NULL;
   g_autoptr (JsonObject) logged_in = NULL;
   g_autofree char *pem_path = NULL;
@@ -279,9 +199,9 @@ test_enroll_card (void)
   if (skip_without_softhsm ())
     return;
 
-  result = run_cli ("enroll", "--token", "cli-alice", "--name", "Alice Investigator",
+  result = custos_test_cli_run ("enroll", "--token", "cli-alice", "--name", "Alice Investigator",
                     "--pin-file", pin_file, "--cert-out", cert_out, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   g_assert_nonnull (strstr (result->err, "Generated a rsa:2048 key pair on the token"));
   g_assert_nonnull (strstr (result->err, "Stored the self-signed certificate"));
 
@@ -319,9 +239,9 @@ test_enroll_card (void)
   g_assert_cmpstr (json_object_get_string_member (cert, "private_key"), ==, "present");
 
   /* The text listing says the same. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("keys", "--token", "cli-alice", NULL);
-  assert_status (result, 0);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("keys", "--token", "cli-alice", NULL);
+  custos_test_cli_assert_status (result, 0);
   g_assert_nonnull (strstr (result->out, "Token “cli-alice”"));
   g_assert_nonnull (strstr (result->out, fingerprint));
   g_assert_nonnull (strstr (result->out, "expires in 730 days"));
@@ -330,7 +250,7 @@ test_enroll_card (void)
 static void
 test_csr_import (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) made = NULL;
   g_autoptr (JsonObject) imported = NULL;
   g_autoptr (JsonObject) token = NULL;
@@ -346,11 +266,11 @@ test_csr_import (void)
   if (skip_without_softhsm ())
     return;
 
-  result = run_cli ("enroll", "--token", "cli-bob", "--subject", "CN=Bob,O=Custos Tests",
+  result = custos_test_cli_run ("enroll", "--token", "cli-bob", "--subject", "CN=Bob,O=Custos Tests",
                     "--key-type", "ec:P-256", "--csr", csr, "--pin-file", pin_file, "--json",
                     NULL);
-  assert_status (result, 0);
-  made = parse_json (result->out);
+  custos_test_cli_assert_status (result, 0);
+  made = custos_test_parse_json_object (result->out);
   g_assert_false (json_object_get_boolean_member (made, "stored"));
   g_assert_true (json_object_get_null_member (made, "certificate"));
   unused = openssl_out ("req", "-verify", "-noout", "-in", csr, NULL);
@@ -364,11 +284,11 @@ test_csr_import (void)
                        "-copy_extensions", "copyall", "-out", signed_cert, NULL));
   fingerprint = openssl_fingerprint (signed_cert);
 
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("enroll", "--token", "cli-bob", "--import-cert", signed_cert,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("enroll", "--token", "cli-bob", "--import-cert", signed_cert,
                     "--pin-file", pin_file, "--json", NULL);
-  assert_status (result, 0);
-  imported = parse_json (result->out);
+  custos_test_cli_assert_status (result, 0);
+  imported = custos_test_parse_json_object (result->out);
   g_assert_true (json_object_get_boolean_member (imported, "stored"));
   g_assert_cmpstr (json_object_get_string_member (imported, "id"), ==,
                    json_object_get_string_member (made, "id"));
@@ -383,33 +303,33 @@ test_csr_import (void)
   g_assert_cmpstr (json_object_get_string_member (cert, "wrap"), ==, "ECDH-ES-P256");
 
   /* A certificate for a key the card does not hold. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("enroll", "--token", "cli-bob", "--import-cert", ca_cert,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("enroll", "--token", "cli-bob", "--import-cert", ca_cert,
                     "--pin-file", pin_file, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, "no key pair on this token"));
 }
 
 static void
 test_wrong_pin (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   if (skip_without_softhsm ())
     return;
 
-  result = run_cli ("enroll", "--token", "cli-bob", "--name", "Mallory", "--pin-file",
+  result = custos_test_cli_run ("enroll", "--token", "cli-bob", "--name", "Mallory", "--pin-file",
                     bad_pin_file, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, "wrong PIN"));
   /* SoftHSM says so through CKF_USER_PIN_COUNT_LOW. */
   g_assert_nonnull (strstr (result->err, "few tries left"));
   g_assert_cmpstr (result->out, ==, "");
 
   /* No terminal and no --pin-file: no prompt, a clear refusal. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("enroll", "--token", "cli-bob", "--name", "Mallory", NULL);
-  assert_status (result, 5);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("enroll", "--token", "cli-bob", "--name", "Mallory", NULL);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, "--pin-file"));
 }
 
@@ -430,9 +350,9 @@ test_usage (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr (Result) result = run_cliv (cases[i].args);
+      g_autoptr (CustosCliResult) result = custos_test_cli_runv (cases[i].args);
 
-      assert_status (result, cases[i].status);
+      custos_test_cli_assert_status (result, cases[i].status);
       g_assert_nonnull (strstr (result->err, cases[i].says));
     }
 }
@@ -440,21 +360,21 @@ test_usage (void)
 static void
 test_token_choice (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   if (skip_without_softhsm ())
     return;
 
-  result = run_cli ("enroll", "--token", "no-such-card", "--name", "x", "--pin-file", pin_file,
+  result = custos_test_cli_run ("enroll", "--token", "no-such-card", "--name", "x", "--pin-file", pin_file,
                     NULL);
-  assert_status (result, 2);
+  custos_test_cli_assert_status (result, 2);
   g_assert_nonnull (strstr (result->err, "no-such-card"));
 
   /* Two tokens and nothing to choose between them. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("enroll", "--module", SOFTHSM_MODULE, "--name", "x", "--pin-file", pin_file,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("enroll", "--module", SOFTHSM_MODULE, "--name", "x", "--pin-file", pin_file,
                     NULL);
-  assert_status (result, 1);
+  custos_test_cli_assert_status (result, 1);
   g_assert_nonnull (strstr (result->err, "--uri"));
   g_assert_nonnull (strstr (result->err, "token=cli-alice"));
 }
@@ -470,15 +390,15 @@ test_local (void)
   g_autofree char *out_dir = tmp_path ("carol-out");
   g_autofree char *contents = NULL;
   g_autofree char *fingerprint = NULL;
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) root = NULL;
   g_autoptr (GError) error = NULL;
   JsonObject *file;
   GStatBuf st;
 
-  result = run_cli ("enroll", "--local", key, "--name", "Carol", "--key-type", "ec:P-256",
+  result = custos_test_cli_run ("enroll", "--local", key, "--name", "Carol", "--key-type", "ec:P-256",
                     "--passphrase-file", passphrase_file, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   g_assert_cmpint (g_stat (key, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_file_get_contents (key, &contents, NULL, &error);
@@ -488,40 +408,40 @@ test_local (void)
   g_assert_nonnull (strstr (result->out, fingerprint));
 
   /* Listed: encrypted without the passphrase, matching with it. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("keys", "--key", key, "--cert", cert, "--json", NULL);
-  assert_status (result, 0);
-  root = parse_json (result->out);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("keys", "--key", key, "--cert", cert, "--json", NULL);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json_object (result->out);
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "tokens")), ==, 0);
   file = json_array_get_object_element (json_object_get_array_member (root, "key_files"), 0);
   g_assert_cmpstr (json_object_get_string_member (file, "private_key"), ==, "encrypted");
   g_assert_cmpstr (json_object_get_string_member (file, "fingerprint"), ==, fingerprint);
   g_clear_pointer (&root, json_object_unref);
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("keys", "--key", key, "--cert", cert, "--passphrase-file", passphrase_file,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("keys", "--key", key, "--cert", cert, "--passphrase-file", passphrase_file,
                     "--json", NULL);
-  assert_status (result, 0);
-  root = parse_json (result->out);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json_object (result->out);
   file = json_array_get_object_element (json_object_get_array_member (root, "key_files"), 0);
   g_assert_cmpstr (json_object_get_string_member (file, "private_key"), ==, "matches");
 
   /* Never overwritten. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("enroll", "--local", key, "--name", "Carol", "--passphrase-file",
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("enroll", "--local", key, "--name", "Carol", "--passphrase-file",
                     passphrase_file, NULL);
-  assert_status (result, 2);
+  custos_test_cli_assert_status (result, 2);
 
   /* A recording for the new certificate opens with the new key. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("create", "-q", "-o", fusion, "--source", SOURCE, "--recipient", cert, NULL);
-  assert_status (result, 0);
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("decrypt", fusion, "-o", out_dir, "--key", key, "--cert", cert,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("create", "-q", "-o", fusion, "--source", SOURCE, "--recipient", cert, NULL);
+  custos_test_cli_assert_status (result, 0);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("decrypt", fusion, "-o", out_dir, "--key", key, "--cert", cert,
                     "--passphrase-file", passphrase_file, NULL);
-  assert_status (result, 0);
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("decrypt", fusion, "-o", out_dir, "--key", key, "--cert", cert, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 0);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("decrypt", fusion, "-o", out_dir, "--key", key, "--cert", cert, NULL);
+  custos_test_cli_assert_status (result, 5);
 }
 
 /* The investigator's day: a key made on the card, a recording encrypted
@@ -534,7 +454,7 @@ test_decrypt_with_card (void)
   g_autofree char *fusion = tmp_path ("dave.fusion");
   g_autofree char *out_dir = tmp_path ("dave-out");
   g_autofree char *h264 = NULL;
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) root = NULL;
   JsonObject *summary;
   GStatBuf st;
@@ -542,32 +462,32 @@ test_decrypt_with_card (void)
   if (skip_without_softhsm ())
     return;
   init_token ("cli-dave");
-  result = run_cli ("enroll", "--token", "cli-dave", "--name", "Dave Investigator",
+  result = custos_test_cli_run ("enroll", "--token", "cli-dave", "--name", "Dave Investigator",
                     "--key-type", "ec:P-256", "--pin-file", pin_file, "--cert-out", cert, NULL);
-  assert_status (result, 0);
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("create", "-q", "-o", fusion, "--source", SOURCE, "--recipient", cert, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("create", "-q", "-o", fusion, "--source", SOURCE, "--recipient", cert, NULL);
+  custos_test_cli_assert_status (result, 0);
 
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
                     "--pin-file", bad_pin_file, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, "PIN"));
 
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("decrypt", fusion, "-o", out_dir, "--card", "--token", "cli-dave",
                     "--pin-file", pin_file, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   h264 = g_build_filename (out_dir, "stream0-video.h264", NULL);
   g_assert_cmpint (g_stat (h264, &st), ==, 0);
   g_assert_cmpint (st.st_size, >, 1000);
 
   /* verify with the card checks every GCM tag: all 30 decrypted, none locked. */
-  g_clear_pointer (&result, result_free);
-  result = run_cli ("verify", fusion, "--card", "--token", "cli-dave", "--pin-file", pin_file,
+  g_clear_pointer (&result, custos_cli_result_free);
+  result = custos_test_cli_run ("verify", fusion, "--card", "--token", "cli-dave", "--pin-file", pin_file,
                     "--json", NULL);
-  root = parse_json (result->out);
+  root = custos_test_parse_json_object (result->out);
   summary = json_object_get_object_member (root, "summary");
   g_assert_cmpint (json_object_get_int_member (summary, "decrypted"), ==, 30);
   g_assert_cmpint (json_object_get_int_member (summary, "locked"), ==, 0);

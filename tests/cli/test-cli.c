@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "custos-test-cli.h"
 #include "custos-test-util.h"
 
 #define N_FRAMES 90
@@ -21,23 +22,6 @@
 #define SOURCE "videotestsrc num-buffers=90 ! video/x-raw,width=320,height=240,framerate=30/1 " \
                "! x264enc threads=1 key-int-max=30 speed-preset=ultrafast " \
                "! video/x-h264,stream-format=byte-stream,alignment=au"
-
-typedef struct
-{
-  int    status;
-  char  *out;
-  char  *err;
-} Result;
-
-static void
-result_free (Result *result)
-{
-  g_free (result->out);
-  g_free (result->err);
-  g_free (result);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Result, result_free)
 
 typedef struct
 {
@@ -55,60 +39,6 @@ static char *
 tmp_path (const char *name)
 {
   return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
-/* Runs custos-cli with the NULL-terminated arguments. */
-static Result *
-run_cli (const char *first,
-         ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GSubprocess) proc = NULL;
-  g_autoptr (GError) error = NULL;
-  Result *result = g_new0 (Result, 1);
-  const char *cli = g_getenv ("CUSTOS_CLI");
-  va_list args;
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  va_start (args, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  proc = g_subprocess_newv ((const char *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                            &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &result->out, &result->err, &error);
-  g_assert_no_error (error);
-  /* A crash (or a sanitizer abort) is never an exit code. */
-  g_assert_true (g_subprocess_get_if_exited (proc));
-  result->status = g_subprocess_get_exit_status (proc);
-  if (g_test_verbose ())
-    g_test_message ("exit %d\nstdout: %s\nstderr: %s", result->status, result->out, result->err);
-  return result;
-}
-
-static void
-assert_status (Result *result,
-               int     expected)
-{
-  if (result->status != expected)
-    g_error ("custos-cli exited with %d, expected %d\nstdout:\n%s\nstderr:\n%s", result->status,
-             expected, result->out, result->err);
-}
-
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_ref (json_parser_get_root (parser));
 }
 
 static GBytes *
@@ -158,7 +88,7 @@ make_reference (void)
 static void
 ensure_recording (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   if (files.fusion != NULL)
     return;
@@ -169,10 +99,10 @@ ensure_recording (void)
   files.fusion = tmp_path ("recording.fusion");
   files.reference = tmp_path ("reference.h264");
 
-  result = run_cli ("create", "-o", files.fusion, "--source", SOURCE, "--name", "Gate 1",
+  result = custos_test_cli_run ("create", "-o", files.fusion, "--source", SOURCE, "--name", "Gate 1",
                     "--recipient", files.rsa_cert, "--recipient", files.ec_cert,
                     "--signer-key", files.signer_key, "--signer-cert", files.signer_cert, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
   g_assert_true (g_file_test (files.fusion, G_FILE_TEST_IS_REGULAR));
   make_reference ();
 }
@@ -184,16 +114,16 @@ decrypt_es (const char *input,
             const char *key,
             const char *cert,
             int         expected_status,
-            Result    **result_out)
+            CustosCliResult    **result_out)
 {
   g_autofree char *dir = tmp_path (name);
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   if (key != NULL)
-    result = run_cli ("decrypt", input, "-o", dir, "--key", key, "--cert", cert, NULL);
+    result = custos_test_cli_run ("decrypt", input, "-o", dir, "--key", key, "--cert", cert, NULL);
   else
-    result = run_cli ("decrypt", input, "-o", dir, NULL);
-  assert_status (result, expected_status);
+    result = custos_test_cli_run ("decrypt", input, "-o", dir, NULL);
+  custos_test_cli_assert_status (result, expected_status);
   if (result_out != NULL)
     *result_out = g_steal_pointer (&result);
   return g_build_filename (dir, "stream0-video.h264", NULL);
@@ -227,28 +157,28 @@ check_ffprobe (const char *path,
 static void
 test_usage (void)
 {
-  g_autoptr (Result) none = run_cli (NULL, NULL);
-  g_autoptr (Result) help = run_cli ("--help", NULL);
-  g_autoptr (Result) version = run_cli ("--version", NULL);
-  g_autoptr (Result) unknown = run_cli ("frobnicate", NULL);
-  g_autoptr (Result) inspect_help = run_cli ("inspect", "--help", NULL);
-  g_autoptr (Result) bad_option = run_cli ("verify", "--no-such-option", "x", NULL);
-  g_autoptr (Result) no_file = run_cli ("inspect", NULL);
+  g_autoptr (CustosCliResult) none = custos_test_cli_run (NULL, NULL);
+  g_autoptr (CustosCliResult) help = custos_test_cli_run ("--help", NULL);
+  g_autoptr (CustosCliResult) version = custos_test_cli_run ("--version", NULL);
+  g_autoptr (CustosCliResult) unknown = custos_test_cli_run ("frobnicate", NULL);
+  g_autoptr (CustosCliResult) inspect_help = custos_test_cli_run ("inspect", "--help", NULL);
+  g_autoptr (CustosCliResult) bad_option = custos_test_cli_run ("verify", "--no-such-option", "x", NULL);
+  g_autoptr (CustosCliResult) no_file = custos_test_cli_run ("inspect", NULL);
   const char *commands[] = { "inspect", "verify", "decrypt", "create" };
 
-  assert_status (none, 1);
+  custos_test_cli_assert_status (none, 1);
   g_assert_nonnull (strstr (none->err, "Usage"));
-  assert_status (help, 0);
+  custos_test_cli_assert_status (help, 0);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     g_assert_nonnull (strstr (help->out, commands[i]));
-  assert_status (version, 0);
+  custos_test_cli_assert_status (version, 0);
   g_assert_true (g_str_has_prefix (version->out, "custos-cli "));
-  assert_status (unknown, 1);
-  assert_status (inspect_help, 0);
+  custos_test_cli_assert_status (unknown, 1);
+  custos_test_cli_assert_status (inspect_help, 0);
   g_assert_nonnull (strstr (inspect_help->out, "--cert"));
   g_assert_nonnull (strstr (inspect_help->out, "Exit status"));
-  assert_status (bad_option, 1);
-  assert_status (no_file, 1);
+  custos_test_cli_assert_status (bad_option, 1);
+  custos_test_cli_assert_status (no_file, 1);
 }
 
 static void
@@ -256,9 +186,9 @@ test_create_refuses_no_recipient (void)
 {
   g_autofree char *out = tmp_path ("no-recipient.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
-  g_autoptr (Result) result = run_cli ("create", "-o", out, "--source", SOURCE, NULL);
+  g_autoptr (CustosCliResult) result = custos_test_cli_run ("create", "-o", out, "--source", SOURCE, NULL);
 
-  assert_status (result, 1);
+  custos_test_cli_assert_status (result, 1);
   g_assert_nonnull (strstr (result->err, "--recipient"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
@@ -298,12 +228,12 @@ test_create_expired_recipient (void)
   g_autofree char *expired = NULL;
   g_autofree char *out = tmp_path ("expired.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   ensure_recording ();
   expired = make_expired_cert (files.ec_key);
-  result = run_cli ("create", "-o", out, "--source", SOURCE, "--recipient", expired, NULL);
-  assert_status (result, 5);
+  result = custos_test_cli_run ("create", "-o", out, "--source", SOURCE, "--recipient", expired, NULL);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, "expired"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
@@ -312,16 +242,16 @@ test_create_expired_recipient (void)
 static void
 test_inspect (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonObject *obj, *stream;
   JsonArray *streams, *recipients;
   gboolean have_rsa = FALSE, have_ec = FALSE;
 
   ensure_recording ();
-  result = run_cli ("inspect", files.fusion, "--json", NULL);
-  assert_status (result, 0);
-  root = parse_json (result->out);
+  result = custos_test_cli_run ("inspect", files.fusion, "--json", NULL);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json (result->out);
   obj = json_node_get_object (root);
 
   g_assert_cmpstr (json_object_get_string_member (obj, "version"), ==, "1.0");
@@ -360,13 +290,13 @@ inspect_access (const char *cert,
                 guint      *n_ranges,
                 gboolean   *yours)
 {
-  g_autoptr (Result) result = run_cli ("inspect", files.fusion, "--json", "--cert", cert, NULL);
+  g_autoptr (CustosCliResult) result = custos_test_cli_run ("inspect", files.fusion, "--json", "--cert", cert, NULL);
   g_autoptr (JsonNode) root = NULL;
   JsonObject *obj, *access, *stream;
   JsonArray *recipients;
 
-  assert_status (result, 0);
-  root = parse_json (result->out);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json (result->out);
   obj = json_node_get_object (root);
   access = json_array_get_object_element (json_object_get_array_member (obj, "access"), 0);
   stream = json_array_get_object_element (json_object_get_array_member (access, "streams"), 0);
@@ -404,16 +334,16 @@ test_inspect_access (void)
 static void
 test_verify (void)
 {
-  g_autoptr (Result) result = NULL;
-  g_autoptr (Result) text = NULL;
-  g_autoptr (Result) wrong_ca = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
+  g_autoptr (CustosCliResult) text = NULL;
+  g_autoptr (CustosCliResult) wrong_ca = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonObject *summary;
 
   ensure_recording ();
-  result = run_cli ("verify", files.fusion, "--ca", files.signer_cert, "--json", NULL);
-  assert_status (result, 0);
-  root = parse_json (result->out);
+  result = custos_test_cli_run ("verify", files.fusion, "--ca", files.signer_cert, "--json", NULL);
+  custos_test_cli_assert_status (result, 0);
+  root = custos_test_parse_json (result->out);
   summary = json_object_get_object_member (json_node_get_object (root), "summary");
   g_assert_cmpint (json_object_get_int_member (summary, "packets"), ==, N_FRAMES);
   /* Every packet, plus the sealed file header and stream descriptor. */
@@ -425,13 +355,13 @@ test_verify (void)
   g_assert_true (json_object_get_boolean_member (summary, "ok"));
 
   /* With keys, GCM is checked as well. */
-  text = run_cli ("verify", files.fusion, "--key", files.ec_key, "--cert", files.ec_cert, NULL);
-  assert_status (text, 0);
+  text = custos_test_cli_run ("verify", files.fusion, "--key", files.ec_key, "--cert", files.ec_cert, NULL);
+  custos_test_cli_assert_status (text, 0);
   g_assert_nonnull (strstr (text->out, "everything verified"));
 
   /* A CA the signer does not chain to: nothing counts as signed. */
-  wrong_ca = run_cli ("verify", files.fusion, "--ca", files.other_cert, "-q", NULL);
-  assert_status (wrong_ca, 4);
+  wrong_ca = custos_test_cli_run ("verify", files.fusion, "--ca", files.other_cert, "-q", NULL);
+  custos_test_cli_assert_status (wrong_ca, 4);
 }
 
 static void
@@ -459,7 +389,7 @@ test_decrypt_ec (void)
   assert_same_file (h264, files.reference);
 
   json = read_file (json_path);
-  root = parse_json (g_bytes_get_data (json, NULL));
+  root = custos_test_parse_json (g_bytes_get_data (json, NULL));
   stream = json_array_get_object_element (
     json_object_get_array_member (json_node_get_object (root), "streams"), 0);
   g_assert_cmpint (json_object_get_int_member (stream, "id"), ==, 0);
@@ -473,7 +403,7 @@ test_decrypt_ec (void)
 static void
 test_decrypt_unrelated (void)
 {
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
   g_autofree char *h264 = NULL;
   g_autofree char *count = g_strdup_printf ("%d packets locked", N_FRAMES);
 
@@ -491,19 +421,19 @@ test_decrypt_fusion (void)
 {
   g_autofree char *plain = tmp_path ("plain.fusion");
   g_autofree char *h264 = NULL;
-  g_autoptr (Result) result = NULL;
-  g_autoptr (Result) inspect = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
+  g_autoptr (CustosCliResult) inspect = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonObject *obj, *stream;
 
   ensure_recording ();
-  result = run_cli ("decrypt", files.fusion, "-o", plain, "--format", "fusion",
+  result = custos_test_cli_run ("decrypt", files.fusion, "-o", plain, "--format", "fusion",
                     "--key", files.rsa_key, "--cert", files.rsa_cert, NULL);
-  assert_status (result, 0);
+  custos_test_cli_assert_status (result, 0);
 
-  inspect = run_cli ("inspect", plain, "--json", NULL);
-  assert_status (inspect, 0);
-  root = parse_json (inspect->out);
+  inspect = custos_test_cli_run ("inspect", plain, "--json", NULL);
+  custos_test_cli_assert_status (inspect, 0);
+  root = custos_test_parse_json (inspect->out);
   obj = json_node_get_object (root);
   stream = json_array_get_object_element (json_object_get_array_member (obj, "streams"), 0);
   g_assert_false (json_object_get_boolean_member (stream, "encrypted"));
@@ -536,7 +466,7 @@ test_tampered (void)
 {
   g_autofree char *tampered = tmp_path ("tampered.fusion");
   g_autoptr (GBytes) original = NULL;
-  g_autoptr (Result) verify = NULL;
+  g_autoptr (CustosCliResult) verify = NULL;
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *h264 = NULL;
   g_autoptr (GBytes) written = NULL;
@@ -552,9 +482,9 @@ test_tampered (void)
   g_free (custos_test_write_file ("tampered.fusion", data, len));
   g_free (data);
 
-  verify = run_cli ("verify", tampered, "--ca", files.signer_cert, "--json", NULL);
-  assert_status (verify, 4);
-  root = parse_json (verify->out);
+  verify = custos_test_cli_run ("verify", tampered, "--ca", files.signer_cert, "--json", NULL);
+  custos_test_cli_assert_status (verify, 4);
+  root = custos_test_parse_json (verify->out);
   g_assert_true (has_issue (json_object_get_array_member (json_node_get_object (root), "issues"),
                             kinds));
 
@@ -573,8 +503,8 @@ test_passphrase (void)
   g_autofree char *wrong = NULL;
   g_autofree char *right = NULL;
   g_autoptr (GBytes) unused = NULL;
-  g_autoptr (Result) result = NULL;
-  g_autoptr (Result) ok = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
+  g_autoptr (CustosCliResult) ok = NULL;
   g_autofree char *out_wrong = tmp_path ("out-wrong");
   g_autofree char *out_right = tmp_path ("out-right");
   g_autofree char *h264 = tmp_path ("out-right/stream0-video.h264");
@@ -588,16 +518,16 @@ test_passphrase (void)
   wrong = custos_test_write_file ("wrong.txt", "battery staple\n", 15);
   right = custos_test_write_file ("right.txt", "correct horse\n", 14);
 
-  result = run_cli ("decrypt", files.fusion, "-o", out_wrong, "--key", enc_key,
+  result = custos_test_cli_run ("decrypt", files.fusion, "-o", out_wrong, "--key", enc_key,
                     "--cert", files.rsa_cert, "--passphrase-file", wrong, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, enc_key));
   g_assert_null (strstr (result->err, "battery"));
   g_assert_false (g_file_test (out_wrong, G_FILE_TEST_EXISTS));
 
-  ok = run_cli ("decrypt", files.fusion, "-o", out_right, "--key", enc_key,
+  ok = custos_test_cli_run ("decrypt", files.fusion, "-o", out_right, "--key", enc_key,
                 "--cert", files.rsa_cert, "--passphrase-file", right, "-q", NULL);
-  assert_status (ok, 0);
+  custos_test_cli_assert_status (ok, 0);
   assert_same_file (h264, files.reference);
 }
 
@@ -605,12 +535,12 @@ static void
 test_key_mismatch (void)
 {
   g_autofree char *out = tmp_path ("out-mismatch");
-  g_autoptr (Result) result = NULL;
+  g_autoptr (CustosCliResult) result = NULL;
 
   ensure_recording ();
-  result = run_cli ("decrypt", files.fusion, "-o", out, "--key", files.rsa_key,
+  result = custos_test_cli_run ("decrypt", files.fusion, "-o", out, "--key", files.rsa_key,
                     "--cert", files.ec_cert, NULL);
-  assert_status (result, 5);
+  custos_test_cli_assert_status (result, 5);
   g_assert_nonnull (strstr (result->err, files.rsa_key));
 }
 
@@ -621,15 +551,15 @@ test_not_fusion (void)
   g_autofree char *path = custos_test_write_file ("not-fusion.txt", text, sizeof text - 1);
   g_autofree char *out = tmp_path ("out-not-fusion");
   g_autofree char *missing = tmp_path ("does-not-exist.fusion");
-  g_autoptr (Result) inspect = run_cli ("inspect", path, NULL);
-  g_autoptr (Result) verify = run_cli ("verify", path, NULL);
-  g_autoptr (Result) decrypt = run_cli ("decrypt", path, "-o", out, NULL);
-  g_autoptr (Result) absent = run_cli ("inspect", missing, NULL);
+  g_autoptr (CustosCliResult) inspect = custos_test_cli_run ("inspect", path, NULL);
+  g_autoptr (CustosCliResult) verify = custos_test_cli_run ("verify", path, NULL);
+  g_autoptr (CustosCliResult) decrypt = custos_test_cli_run ("decrypt", path, "-o", out, NULL);
+  g_autoptr (CustosCliResult) absent = custos_test_cli_run ("inspect", missing, NULL);
 
-  assert_status (inspect, 2);
-  assert_status (verify, 2);
-  assert_status (decrypt, 2);
-  assert_status (absent, 2);
+  custos_test_cli_assert_status (inspect, 2);
+  custos_test_cli_assert_status (verify, 2);
+  custos_test_cli_assert_status (decrypt, 2);
+  custos_test_cli_assert_status (absent, 2);
   g_assert_nonnull (strstr (inspect->err, "not-fusion.txt"));
 }
 
@@ -641,8 +571,8 @@ test_create_input (void)
   g_autofree char *fusion = tmp_path ("from-mp4.fusion");
   g_autofree char *h264 = NULL;
   g_autoptr (GBytes) unused = NULL;
-  g_autoptr (Result) create = NULL;
-  g_autoptr (Result) inspect = NULL;
+  g_autoptr (CustosCliResult) create = NULL;
+  g_autoptr (CustosCliResult) inspect = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonObject *stream;
   const char *argv[] = { "gst-launch-1.0", "-q", "videotestsrc", "num-buffers=60", "!",
@@ -650,12 +580,12 @@ test_create_input (void)
 
   ensure_recording ();
   unused = custos_test_run (argv, NULL);
-  create = run_cli ("create", "-o", fusion, "--input", mp4, "--recipient", files.ec_cert, NULL);
-  assert_status (create, 0);
+  create = custos_test_cli_run ("create", "-o", fusion, "--input", mp4, "--recipient", files.ec_cert, NULL);
+  custos_test_cli_assert_status (create, 0);
 
-  inspect = run_cli ("inspect", fusion, "--json", NULL);
-  assert_status (inspect, 0);
-  root = parse_json (inspect->out);
+  inspect = custos_test_cli_run ("inspect", fusion, "--json", NULL);
+  custos_test_cli_assert_status (inspect, 0);
+  root = custos_test_parse_json (inspect->out);
   stream = json_array_get_object_element (
     json_object_get_array_member (json_node_get_object (root), "streams"), 0);
   g_assert_cmpint (json_object_get_int_member (stream, "packets"), ==, 60);
