@@ -135,3 +135,22 @@ custos_cli_cert_json_members (JsonBuilder       *builder,
   json_builder_set_member_name (builder, "days_left");
   json_builder_add_int_value (builder, custos_cli_cert_days_left (cert, now));
 }
+
+/* The keys given on the command line, for an error saying they do not
+ * open a file: fingerprint prefix and subject of each. */
+char *
+custos_cli_describe_key_certificates (GPtrArray *key_certs)
+{
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (guint i = 0; key_certs != NULL && i < key_certs->len; i++)
+    {
+      g_autofree char *hex = custos_certificate_dup_fingerprint_hex (key_certs->pdata[i]);
+      g_autofree char *subject = custos_certificate_dup_subject (key_certs->pdata[i]);
+
+      g_string_append_printf (text, "%s%.16s… (%s)", i ? ", " : "", hex, subject);
+    }
+  if (text->len == 0)
+    g_string_append (text, _("none given (use --key and --cert)"));
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}

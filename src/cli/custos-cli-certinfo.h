@@ -20,6 +20,8 @@ char  *custos_cli_cert_describe_validity (CustosCertificate *cert,
                                           GDateTime         *now);
 /* "RSA 2048 bits", "EC P-256" */
 char  *custos_cli_cert_describe_key      (CustosCertificate *cert);
+/* "a1b2…  (CN=…), …" for the certificates of --key/--cert, or how to give one. */
+char  *custos_cli_describe_key_certificates (GPtrArray      *key_certs);
 /* ISO 8601, UTC */
 char  *custos_cli_format_date            (GDateTime         *date);
 /* Subject, fingerprint, key and validity lines, indented. */

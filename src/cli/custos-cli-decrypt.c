@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "custos-cli-commands.h"
+#include "custos-cli-certinfo.h"
 #include "custos-cli-common.h"
 #include "custos-cli-interaction.h"
 
@@ -500,23 +501,6 @@ describe_recipients (Decrypt *self)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
-static char *
-describe_keys (Decrypt *self)
-{
-  g_autoptr (GString) text = g_string_new (NULL);
-
-  for (guint i = 0; self->key_certs != NULL && i < self->key_certs->len; i++)
-    {
-      g_autofree char *hex = custos_certificate_dup_fingerprint_hex (self->key_certs->pdata[i]);
-      g_autofree char *subject = custos_certificate_dup_subject (self->key_certs->pdata[i]);
-
-      g_string_append_printf (text, "%s%.16s… (%s)", i ? ", " : "", hex, subject);
-    }
-  if (text->len == 0)
-    g_string_append (text, _("none given (use --key and --cert)"));
-  return g_string_free (g_steal_pointer (&text), FALSE);
-}
-
 static void
 append_problem (GString    *text,
                 const char *problem)
@@ -588,7 +572,7 @@ print_problems (Decrypt *self)
   if (locked > 0)
     {
       g_autofree char *recipients = describe_recipients (self);
-      g_autofree char *keys = describe_keys (self);
+      g_autofree char *keys = custos_cli_describe_key_certificates (self->key_certs);
 
       custos_cli_error (_("%" PRIu64 " packets locked: this file is for recipients %s; "
                           "your keys: %s"), locked, recipients, keys);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "custos-cli-commands.h"
+#include "custos-cli-certinfo.h"
 #include "custos-cli-common.h"
 #include "custos-cli-progress.h"
 #include "custos-media-export.h"
@@ -514,23 +515,6 @@ commit (Export  *self,
 
 /* Explaining */
 
-static char *
-describe_keys (Export *self)
-{
-  g_autoptr (GString) text = g_string_new (NULL);
-
-  for (guint i = 0; self->key_certs != NULL && i < self->key_certs->len; i++)
-    {
-      g_autofree char *hex = custos_certificate_dup_fingerprint_hex (self->key_certs->pdata[i]);
-      g_autofree char *subject = custos_certificate_dup_subject (self->key_certs->pdata[i]);
-
-      g_string_append_printf (text, "%s%.16s… (%s)", i ? ", " : "", hex, subject);
-    }
-  if (text->len == 0)
-    g_string_append (text, _("none given (use --key and --cert)"));
-  return g_string_free (g_steal_pointer (&text), FALSE);
-}
-
 /* Who can open the locked parts, from the demuxer's "custos-locked". */
 static char *
 describe_recipients (const GstStructure *locked)
@@ -557,7 +541,7 @@ print_locked (Export                         *self,
 {
   const GstStructure *first = summary->locked->pdata[0];
   g_autofree char *recipients = describe_recipients (first);
-  g_autofree char *keys = describe_keys (self);
+  g_autofree char *keys = custos_cli_describe_key_certificates (self->key_certs);
   gint64 start = G_MININT64;
   g_autofree char *when = NULL;
 
@@ -785,7 +769,7 @@ finish_fusion (Export *self)
 
   if (g_error_matches (self->error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY))
     {
-      g_autofree char *keys = describe_keys (self);
+      g_autofree char *keys = custos_cli_describe_key_certificates (self->key_certs);
 
       custos_cli_error (_("Locked: %s; your keys: %s"), self->error->message, keys);
       return CUSTOS_CLI_EXIT_LOCKED;
