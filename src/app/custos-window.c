@@ -146,7 +146,6 @@ typedef struct
   char                *camera_id;
   char                *title;
   GTlsCertificate     *cert;
-  gulong               state_handler;
 } OpenRequest;
 
 static void
@@ -171,15 +170,6 @@ open_with_certificate (OpenRequest *request)
 }
 
 static void
-connected_for_certificate (CustosArchiverEntry *entry, GParamSpec *pspec, OpenRequest *request)
-{
-  if (custos_archiver_entry_get_state (entry) == CUSTOS_ARCHIVER_STATE_CONNECTING)
-    return;
-  g_signal_handler_disconnect (entry, request->state_handler);
-  open_with_certificate (request);
-}
-
-static void
 got_certificate (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   OpenRequest *request = user_data;
@@ -195,16 +185,9 @@ got_certificate (GObject *object, GAsyncResult *result, gpointer user_data)
       open_request_free (request);
       return;
     }
+  /* Setting it restarts the client's session under any listing in
+   * flight; the entry asks again by itself. */
   request->cert = g_steal_pointer (&cert);
-  /* A new certificate restarts the client's session, which cancels the
-   * request in flight; an entry's first listing of cameras must not be
-   * lost that way (the entry would stay "connecting"), so wait for it. */
-  if (custos_archiver_entry_get_state (request->entry) == CUSTOS_ARCHIVER_STATE_CONNECTING)
-    {
-      request->state_handler = g_signal_connect (request->entry, "notify::state",
-                                                 G_CALLBACK (connected_for_certificate), request);
-      return;
-    }
   open_with_certificate (request);
 }
 
