@@ -209,18 +209,6 @@ choose_names (CustosExportJob *self)
 
 /* The report */
 
-static char *
-format_utc (gint64 utc_us)
-{
-  return custos_utc_format (utc_us, 6);
-}
-
-static void
-json_add_time (JsonBuilder *b, const char *member, gint64 utc_us)
-{
-  custos_utc_json_add (b, member, utc_us, 6);
-}
-
 static void
 json_add_count (JsonBuilder *b, const char *member, guint64 value)
 {
@@ -247,13 +235,13 @@ report_json (CustosExportJob *self)
   json_builder_add_string_value (b, input);
   json_builder_set_member_name (b, "requested");
   json_builder_begin_object (b);
-  json_add_time (b, "from", self->from_us);
-  json_add_time (b, "to", self->to_us);
+  custos_utc_json_add (b, "from", self->from_us, 6);
+  custos_utc_json_add (b, "to", self->to_us, 6);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "exported");
   json_builder_begin_object (b);
-  json_add_time (b, "from", f->first_utc_us);
-  json_add_time (b, "to", f->last_utc_us);
+  custos_utc_json_add (b, "from", f->first_utc_us, 6);
+  custos_utc_json_add (b, "to", f->last_utc_us, 6);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "packets");
@@ -315,8 +303,8 @@ report_text (CustosExportJob *self)
   GString         *t = g_string_new (NULL);
   g_autofree char *input = g_file_get_parse_name (self->input);
   g_autofree char *output = g_file_get_basename (self->output);
-  g_autofree char *first = format_utc (self->findings.first_utc_us);
-  g_autofree char *last = format_utc (self->findings.last_utc_us);
+  g_autofree char *first = custos_utc_format (self->findings.first_utc_us, 6);
+  g_autofree char *last = custos_utc_format (self->findings.last_utc_us, 6);
   Findings        *f = &self->findings;
   gboolean         clean = f->altered == 0 && f->missing == 0 && f->unsigned_packets == 0;
 
