@@ -13,6 +13,7 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 
+#include "custos-archiver-client.h"
 #include "custos-credentials.h"
 #include "custos-crypto.h"
 #include "custos-identity.h"
@@ -459,11 +460,8 @@ card_certificate (const char *identity, GTlsInteraction *interaction, CustosPinP
   CK_FUNCTION_LIST **modules = NULL;
   g_autoptr (CustosSecret) pin = NULL;
   g_autofree char *base = NULL;
-  g_autofree char *cert_uri = NULL;
-  g_autofree char *escaped = NULL;
   Token            token = { NULL, 0, CK_INVALID_HANDLE };
   GTlsCertificate *ret = NULL;
-  char            *key_uri = NULL;
   int              res;
 
   res = p11_kit_uri_parse (identity, P11_KIT_URI_FOR_ANY, uri);
@@ -499,21 +497,18 @@ card_certificate (const char *identity, GTlsInteraction *interaction, CustosPinP
   if (pin == NULL)
     goto out;
 
+  /* The checked PIN goes to GnuTLS in the key's URI, as for any client. */
   base = object_base_uri (uri);
-  cert_uri = g_strdup_printf ("%s;type=cert", base);
-  if (custos_secret_get_data (pin)[0] != '\0')
+  if (base == NULL)
     {
-      const char *value = (const char *) custos_secret_get_data (pin);
-
-      escaped = g_uri_escape_bytes ((const guint8 *) value, strlen (value), NULL);
-      key_uri = g_strdup_printf ("%s;type=private?pin-value=%s", base, escaped);
-      custos_memzero (escaped, strlen (escaped));
+      g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_FAILED,
+                   _ ("“%s” is not a PKCS#11 URI of a certificate"), identity);
+      goto out;
     }
-  else
-    key_uri = g_strdup_printf ("%s;type=private", base);
-  ret = g_tls_certificate_new_from_pkcs11_uris (cert_uri, key_uri, error);
-  custos_memzero (key_uri, strlen (key_uri));
-  g_free (key_uri);
+  ret = custos_archiver_client_certificate_new_from_pkcs11 (
+      base, custos_secret_get_data (pin)[0] != '\0' ? (const char *) custos_secret_get_data (pin)
+                                                     : NULL,
+      error);
 
 out:
   token_clear (&token);
