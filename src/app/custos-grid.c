@@ -233,16 +233,6 @@ playback_iface_init (CustosPlaybackInterface *iface)
   iface->go_live = (void (*) (CustosPlayback *)) custos_grid_go_live;
 }
 
-/* Fullscreen and snapshot are the selected tile's. */
-static void
-action_forward (GtkWidget *widget, const char *name, GVariant *param)
-{
-  CustosGrid *self = CUSTOS_GRID (widget);
-
-  if (self->selected != NULL)
-    gtk_widget_activate_action_variant (GTK_WIDGET (self->selected), name, param);
-}
-
 /* GObject */
 
 static void
@@ -325,14 +315,6 @@ custos_grid_finalize (GObject *object)
 }
 
 static void
-install_actions (GtkWidgetClass *widget_class)
-{
-  custos_playback_install_actions (widget_class);
-  gtk_widget_class_install_action (widget_class, "player.fullscreen", NULL, action_forward);
-  gtk_widget_class_install_action (widget_class, "player.snapshot", NULL, action_forward);
-}
-
-static void
 custos_grid_class_init (CustosGridClass *klass)
 {
   GObjectClass   *object_class = G_OBJECT_CLASS (klass);
@@ -372,7 +354,7 @@ custos_grid_class_init (CustosGridClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_timeline_seek);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "custos-grid");
-  install_actions (widget_class);
+  custos_playback_install_actions (widget_class);
 }
 
 static void

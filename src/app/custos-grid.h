@@ -16,7 +16,7 @@
  * locked) shows its status page and does not hold the others back.
  *
  * Actions: the player.* actions of CustosPlayer (custos-player.h), on all
- * tiles; player.snapshot snapshots the selected tile.
+ * tiles. The window's win.snapshot saves the selected tile's frame.
  */
 #pragma once
 
@@ -46,7 +46,7 @@ guint
 custos_grid_get_n_tiles (CustosGrid *self);
 CustosPlayer *
 custos_grid_get_tile (CustosGrid *self, guint index);
-/* The tile that was clicked last (snapshot, fullscreen of one tile). */
+/* The tile that was clicked last (the window's snapshot is of it). */
 CustosPlayer *
 custos_grid_get_selected (CustosGrid *self);
 

@@ -2,10 +2,10 @@
 /*
  * CustosPlayerBar: the playback controls: step back, play/pause, step
  * forward, speed (1/8 … 16×), the time of the frame shown (click: a
- * jump-to-date popover, in local time or UTC), live, snapshot,
- * fullscreen. It works any widget that has the player.* actions and the
- * properties "state", "rate", "position-utc" and "live" (CustosPlayer,
- * CustosGrid): its "target". Times show in UTC or local time ("utc";
+ * jump-to-date popover, in local time or UTC), live, and the window's
+ * win.snapshot and win.fullscreen. It works any widget that has the
+ * player.* actions and the properties "state", "rate", "position-utc"
+ * and "live" (CustosPlayer, CustosGrid): its "target". Times show in UTC or local time ("utc";
  * the player binds it to the "time-zone" setting).
  */
 #pragma once

@@ -1151,87 +1151,6 @@ playback_iface_init (CustosPlaybackInterface *iface)
   iface->get_leader = playback_get_leader;
 }
 
-static void
-action_fullscreen (GtkWidget *widget, const char *name, GVariant *param)
-{
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (!GTK_IS_WINDOW (root))
-    return;
-  if (gtk_window_is_fullscreen (GTK_WINDOW (root)))
-    gtk_window_unfullscreen (GTK_WINDOW (root));
-  else
-    gtk_window_fullscreen (GTK_WINDOW (root));
-}
-
-typedef struct
-{
-  CustosPlayer *player;
-  GFile        *file;
-} SaveSnapshot;
-
-static void
-on_snapshot_saved (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    g_warning ("The snapshot could not be saved: %s", error->message);
-}
-
-static void
-on_snapshot_ready (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GFile) file = user_data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) png =
-      custos_player_snapshot_finish (CUSTOS_PLAYER (source), result, NULL, &error);
-
-  if (png == NULL)
-    {
-      g_warning ("No snapshot: %s", error->message);
-      return;
-    }
-  g_file_replace_contents_bytes_async (file, png, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
-                                       NULL, on_snapshot_saved, NULL);
-}
-
-static void
-on_snapshot_chooser (GtkNativeDialog *chooser, int response, CustosPlayer *self)
-{
-  g_autoptr (GFile) file = NULL;
-
-  if (response == GTK_RESPONSE_ACCEPT)
-    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
-  if (file != NULL)
-    custos_player_snapshot_async (self, NULL, on_snapshot_ready, g_steal_pointer (&file));
-  g_object_unref (chooser);
-}
-
-static void
-action_snapshot (GtkWidget *widget, const char *name, GVariant *param)
-{
-  CustosPlayer         *self = CUSTOS_PLAYER (widget);
-  GtkRoot              *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
-  g_autofree char      *when = NULL;
-  g_autofree char      *file_name = NULL;
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-
-  if (self->paintable == NULL || custos_video_paintable_get_texture (self->paintable) == NULL)
-    return;
-  chooser = gtk_file_chooser_native_new (_ ("Save Snapshot"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), NULL);
-  when = custos_time_format_short (self->position_utc, utc, TRUE, TRUE);
-  g_strdelimit (when, ": ", '-');
-  file_name = g_strdup_printf ("%s %s UTC.png", self->title ? self->title : _ ("Snapshot"), when);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), file_name);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_snapshot_chooser), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
 /* GObject */
 
 static void
@@ -1355,15 +1274,6 @@ custos_player_finalize (GObject *object)
 }
 
 static void
-install_actions (GtkWidgetClass *widget_class)
-{
-  custos_playback_install_actions (widget_class);
-  gtk_widget_class_install_action (widget_class, "player.fullscreen", NULL, action_fullscreen);
-  gtk_widget_class_install_action (widget_class, "player.snapshot", NULL, action_snapshot);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, 0, "player.fullscreen", NULL);
-}
-
-static void
 install_properties (GObjectClass *object_class)
 {
   properties[PROP_STATE] =
@@ -1433,7 +1343,7 @@ custos_player_class_init (CustosPlayerClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_timeline_scrub);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "custos-player");
-  install_actions (widget_class);
+  custos_playback_install_actions (widget_class);
 
   GST_DEBUG_CATEGORY_INIT (custos_player_debug, "custosplayer", 0, "Custos player");
 }

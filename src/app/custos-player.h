@@ -24,8 +24,8 @@
  *   player.rate         (d)  1/8 … 16
  *   player.seek-utc     (x)  UTC µs
  *   player.go-live
- *   player.fullscreen        toggles the window's fullscreen
- *   player.snapshot          asks where to save a PNG of the frame shown
+ * Fullscreen and snapshot are the window's (win.fullscreen, win.snapshot:
+ * custos-window.h), for the tile or grid shown.
  */
 #pragma once
 

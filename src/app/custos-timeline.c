@@ -15,6 +15,7 @@
 #define LABEL_TOP 22.0
 #define MIN_TICK_PX 90.0
 #define MIN_SPAN_US (G_USEC_PER_SEC / 2)
+#define MAX_SPAN_US (31 * G_TIME_SPAN_DAY)
 
 struct _CustosTimeline
 {
@@ -359,31 +360,35 @@ on_motion (GtkEventControllerMotion *motion, double x, double y, CustosTimeline 
   self->pointer_x = x;
 }
 
-/* Vertical scroll zooms around the pointer; horizontal pans. */
+/* The time under anchor stays where it is on screen; the span stays
+ * between half a second and MAX_SPAN_US (ticks of a day or more apart). */
+static void
+zoom_around (CustosTimeline *self, gint64 anchor, double factor)
+{
+  double span = (double) (self->view_end - self->view_start);
+  double fraction = (double) (anchor - self->view_start) / span;
+  double wanted = CLAMP (span * factor, MIN_SPAN_US, MAX (MAX_SPAN_US, span));
+
+  self->view_start = anchor - (gint64) (fraction * wanted);
+  self->view_end = self->view_start + (gint64) wanted;
+}
+
+/* Vertical scroll zooms around the pointer (up: in); horizontal pans by
+ * a tenth of the view per step. */
 static gboolean
 on_scroll (GtkEventControllerScroll *scroll, double dx, double dy, CustosTimeline *self)
 {
-  gint64 span = self->view_end - self->view_start;
-  gint64 anchor = x_to_utc (self, self->pointer_x);
-  double factor;
-
   if (!have_view (self))
     return FALSE;
   if (dx != 0)
     {
-      gint64 shift = (gint64) (dx * span / 10);
+      gint64 shift = (gint64) (dx * (double) (self->view_end - self->view_start) / 10);
 
       self->view_start += shift;
       self->view_end += shift;
     }
   if (dy != 0)
-    {
-      factor = dy > 0 ? 1.25 : 0.8;
-      self->view_start = anchor - (gint64) ((anchor - self->view_start) * factor);
-      self->view_end = anchor + (gint64) ((self->view_end - anchor) * factor);
-      if (self->view_end - self->view_start < MIN_SPAN_US)
-        self->view_end = self->view_start + MIN_SPAN_US;
-    }
+    zoom_around (self, x_to_utc (self, self->pointer_x), dy > 0 ? 1.25 : 0.8);
   self->user_view = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   return TRUE;

@@ -3,8 +3,9 @@
  * CustosTimeline: draws a CustosTimelineModel (recorded ranges, locked
  * ranges hatched, the verdict band: verified, not signed, missing,
  * altered) and the position. Click or drag emits "seek" (gint64 UTC µs);
- * scroll zooms around the pointer (Ctrl+scroll or horizontal scroll pans);
- * the arrow keys step by a tenth of the view. Times are labelled in UTC or
+ * vertical scroll zooms around the pointer, horizontal scroll pans (the
+ * view then stays put when the model grows, until Home); the arrow keys
+ * step by a tenth of the view. Times are labelled in UTC or
  * local time ("utc"). Its accessible label says the position and the
  * verdict there. While the pointer drags, "scrub" (gint64 UTC µs) asks
  * for fast, keyframe-exact seeks; letting go emits "seek" for the exact
@@ -32,7 +33,8 @@ gint64
 custos_timeline_get_position_utc (CustosTimeline *self);
 void
 custos_timeline_set_position_utc (CustosTimeline *self, gint64 utc_us);
-/* The visible span; it follows the model's bounds until the user zooms. */
+/* The visible span; it follows the model's bounds until the user zooms,
+ * pans or sets it. */
 void
 custos_timeline_set_view (CustosTimeline *self, gint64 start_us, gint64 end_us);
 void

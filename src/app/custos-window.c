@@ -20,6 +20,7 @@ struct _CustosWindow
   AdwToastOverlay *toast_overlay;
   AdwLeaflet      *leaflet;
   GtkWidget       *sidebar_pane;
+  GtkWidget       *sidebar_separator;
   GtkWidget       *content_header;
   CustosSidebar   *sidebar;
   GtkWidget       *content_pane;
@@ -779,32 +780,112 @@ go_live_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     custos_player_go_live (self->player);
 }
 
+/* F11, f, the bar's button. The chrome follows "fullscreened"
+ * (fullscreened_changed), not the request: the window manager may refuse
+ * it, or end fullscreen by itself. */
 static void
 fullscreen_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
-  GtkWindow    *window = GTK_WINDOW (widget);
-  CustosWindow *self = CUSTOS_WINDOW (widget);
-  gboolean      full = !gtk_window_is_fullscreen (window);
+  GtkWindow *window = GTK_WINDOW (widget);
 
-  if (full)
-    gtk_window_fullscreen (window);
-  else
+  if (gtk_window_is_fullscreen (window))
     gtk_window_unfullscreen (window);
-  /* Only the video when fullscreen. */
+  else
+    gtk_window_fullscreen (window);
+}
+
+/* Only the video when fullscreen, whoever made it so (the action, the
+ * window manager); the sidebar and header come back with the window. */
+static void
+fullscreened_changed (CustosWindow *self, GParamSpec *pspec, gpointer user_data)
+{
+  gboolean full = gtk_window_is_fullscreen (GTK_WINDOW (self));
+
   gtk_widget_set_visible (self->sidebar_pane, !full);
+  gtk_widget_set_visible (self->sidebar_separator, !full);
   gtk_widget_set_visible (self->content_header, !full);
 }
 
+/* Snapshots: the frame is taken when asked (a playing tile moves on while
+ * the chooser is open), then written where the user chose; the result is
+ * a toast either way. */
+
 static void
-snapshot_saved (GObject *object, GAsyncResult *result, gpointer user_data)
+snapshot_written (GObject *object, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (CustosWindow) self = user_data;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GTask) task = user_data;
+  CustosWindow *self = g_task_get_source_object (task);
+  GError       *error = NULL;
 
   if (!g_file_replace_contents_finish (G_FILE (object), result, NULL, &error))
-    toast_error (self, _ ("Cannot save the snapshot"), error);
-  else
-    custos_window_add_toast (self, adw_toast_new (_ ("Snapshot saved")));
+    {
+      toast_error (self, _ ("Cannot save the snapshot"), error);
+      g_task_return_error (task, error);
+      return;
+    }
+  custos_window_add_toast (self, adw_toast_new (_ ("Snapshot saved")));
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The one place a snapshot is written, for the chooser and for
+ * custos_window_save_snapshot_async(). The chooser has asked before
+ * replacing an existing file. */
+static void
+write_snapshot (GTask *task, GBytes *png, GFile *file)
+{
+  g_file_replace_contents_bytes_async (file, png, NULL, FALSE, G_FILE_CREATE_NONE,
+                                       g_task_get_cancellable (task), snapshot_written, task);
+}
+
+static void
+snapshot_for_file (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  g_autoptr (GBytes) png = NULL;
+  GError *error = NULL;
+
+  png = custos_player_snapshot_finish (CUSTOS_PLAYER (object), result, NULL, &error);
+  if (png == NULL)
+    {
+      toast_error (g_task_get_source_object (task), _ ("No snapshot"), error);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  write_snapshot (task, png, g_task_get_task_data (task));
+}
+
+void
+custos_window_save_snapshot_async (CustosWindow *self, GFile *file, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask        *task;
+  CustosPlayer *player;
+
+  g_return_if_fail (CUSTOS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, custos_window_save_snapshot_async);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  player = selected_player (self);
+  if (player == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               _ ("There is no frame to save: nothing is shown."));
+      g_object_unref (task);
+      return;
+    }
+  custos_player_snapshot_async (player, cancellable, snapshot_for_file, task);
+}
+
+gboolean
+custos_window_save_snapshot_finish (CustosWindow *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (CUSTOS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -815,9 +896,9 @@ snapshot_destination (GtkNativeDialog *chooser, int response, CustosWindow *self
 
   if (response == GTK_RESPONSE_ACCEPT)
     file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  /* Reported by toasts: nobody waits for the task. */
   if (file != NULL)
-    g_file_replace_contents_bytes_async (file, png, NULL, FALSE, G_FILE_CREATE_NONE, NULL,
-                                         snapshot_saved, g_object_ref (self));
+    write_snapshot (g_task_new (self, self->cancellable, NULL, NULL), png, file);
   g_clear_object (&self->chooser);
 }
 
@@ -840,6 +921,7 @@ snapshot_taken (GObject *object, GAsyncResult *result, gpointer user_data)
   time = g_date_time_new_from_unix_utc (utc_us / G_USEC_PER_SEC);
   name = time ? g_date_time_format (time, "custos-%Y%m%d-%H%M%SZ.png") : g_strdup ("custos.png");
   g_clear_object (&self->chooser);
+  /* GTK 4's save chooser asks before replacing an existing file. */
   self->chooser = gtk_file_chooser_native_new (_ ("Save Snapshot"), GTK_WINDOW (self),
                                                GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"), NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
@@ -849,6 +931,7 @@ snapshot_taken (GObject *object, GAsyncResult *result, gpointer user_data)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* Ctrl+S, the menu, the bar's button: the selected tile's frame. */
 static void
 snapshot_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -1282,6 +1365,7 @@ add_bindings (GtkWidgetClass *widget_class)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, 0, "win.rate", "d", 0.0);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, 0, "win.go-live", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, 0, "win.fullscreen", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.snapshot",
                                        NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_g, GDK_CONTROL_MASK, "win.grid", NULL);
@@ -1315,6 +1399,7 @@ custos_window_class_init (CustosWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, sidebar_pane);
+  gtk_widget_class_bind_template_child (widget_class, CustosWindow, sidebar_separator);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, content_pane);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, content_header);
@@ -1364,5 +1449,6 @@ custos_window_init (CustosWindow *self)
   g_signal_connect (self->sidebar, "camera-activated", G_CALLBACK (camera_activated), self);
   g_signal_connect (self->sidebar, "file-activated", G_CALLBACK (file_activated), self);
   g_signal_connect (self->sidebar, "archiver-activated", G_CALLBACK (archiver_activated), self);
+  g_signal_connect (self, "notify::fullscreened", G_CALLBACK (fullscreened_changed), NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.original", FALSE);
 }

@@ -30,6 +30,17 @@ custos_window_add_toast (CustosWindow *self, AdwToast *toast);
 /* The single tile (shown unless the grid is). */
 CustosPlayer *
 custos_window_get_player (CustosWindow *self);
+/* The frame the selected tile shows, as PNG (custos_player_snapshot_async())
+ * written to file, replacing it: what Ctrl+S does once the user chose where
+ * (the chooser asked before replacing). A toast says how it went. */
+void
+custos_window_save_snapshot_async (CustosWindow       *self,
+                                   GFile              *file,
+                                   GCancellable       *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
+gboolean
+custos_window_save_snapshot_finish (CustosWindow *self, GAsyncResult *result, GError **error);
 /* The page shown: "empty", "player", "grid" or "archiver". */
 const char *
 custos_window_get_page (CustosWindow *self);

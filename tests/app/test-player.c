@@ -721,6 +721,208 @@ test_snapshot (Fixture *fx, gconstpointer data)
   g_assert_cmpint (gdk_texture_get_width (texture), ==, 320);
 }
 
+/* Tests: the timeline alone, zoomed and panned */
+
+static void
+timeline_set_up (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (CustosTimelineModel) model = custos_timeline_model_new ();
+  GtkWidget *timeline = custos_timeline_new ();
+
+  /* Ten seconds recorded. */
+  custos_timeline_model_add_recorded (model, T0, T0 + 10 * S);
+  custos_timeline_set_model (CUSTOS_TIMELINE (timeline), model);
+  present (fx, timeline);
+}
+
+static gboolean
+timeline_allocated (Fixture *fx, gconstpointer data)
+{
+  return gtk_widget_get_width (gtk_window_get_child (GTK_WINDOW (fx->window))) > 100;
+}
+
+static CustosTimeline *
+shown_timeline (Fixture *fx)
+{
+  wait_for (fx, timeline_allocated, NULL, "the timeline's size");
+  return CUSTOS_TIMELINE (gtk_window_get_child (GTK_WINDOW (fx->window)));
+}
+
+static GtkEventController *
+find_controller (GtkWidget *widget, GType type)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        return GTK_EVENT_CONTROLLER (c);
+    }
+  g_error ("no %s on the %s", g_type_name (type), G_OBJECT_TYPE_NAME (widget));
+}
+
+/* One wheel step with the pointer at x. Xvfb has no pointer or wheel to
+ * scroll with and GTK 4 cannot make input events, so the timeline's own
+ * controllers get the signals GTK would emit for them: the pointer's
+ * motion to x, then the scroll ("scroll" with dx, dy; up is dy < 0). */
+static void
+scroll_at (CustosTimeline *timeline, double x, double dx, double dy)
+{
+  GtkWidget *widget = GTK_WIDGET (timeline);
+  gboolean   handled = FALSE;
+
+  g_signal_emit_by_name (find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_MOTION), "motion", x,
+                         20.0);
+  g_signal_emit_by_name (find_controller (widget, GTK_TYPE_EVENT_CONTROLLER_SCROLL), "scroll", dx,
+                         dy, &handled);
+  g_assert_true (handled);
+}
+
+/* The time drawn at x, from the view the timeline reports. */
+static double
+time_at (CustosTimeline *timeline, double x)
+{
+  gint64 start, end;
+
+  custos_timeline_get_view (timeline, &start, &end);
+  return start + x / gtk_widget_get_width (GTK_WIDGET (timeline)) * (double) (end - start);
+}
+
+/* Where the time t is drawn, in pixels. */
+static double
+x_of (CustosTimeline *timeline, double t)
+{
+  gint64 start, end;
+
+  custos_timeline_get_view (timeline, &start, &end);
+  return (t - start) / (double) (end - start) * gtk_widget_get_width (GTK_WIDGET (timeline));
+}
+
+static gint64
+view_span (CustosTimeline *timeline)
+{
+  gint64 start, end;
+
+  custos_timeline_get_view (timeline, &start, &end);
+  return end - start;
+}
+
+/* Scrolling up narrows the view around the pointer, down widens it: the
+ * time under the pointer stays under it (within a pixel) either way. */
+static void
+test_timeline_zoom (Fixture *fx, gconstpointer data)
+{
+  CustosTimeline *timeline = shown_timeline (fx);
+  double          width = gtk_widget_get_width (GTK_WIDGET (timeline));
+  gint64          start, end, before_start, before_end;
+  double          x = 0.3 * width, t;
+
+  /* Before any scroll it shows what is recorded. */
+  custos_timeline_get_view (timeline, &before_start, &before_end);
+  g_assert_cmpint (before_start, ==, T0);
+  g_assert_cmpint (before_end, ==, T0 + 10 * S);
+
+  t = time_at (timeline, x);
+  scroll_at (timeline, x, 0, -1);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_test_message ("zoomed in at %.0f px: %" G_GINT64_FORMAT " … %" G_GINT64_FORMAT, x, start - T0,
+                  end - T0);
+  g_assert_cmpint (start, >, before_start);
+  g_assert_cmpint (end, <, before_end);
+  g_assert_cmpfloat (ABS (x_of (timeline, t) - x), <, 1.0);
+
+  /* Two more steps in, at another place: narrower still, same rule. */
+  x = 0.8 * width;
+  t = time_at (timeline, x);
+  before_end = view_span (timeline);
+  scroll_at (timeline, x, 0, -1);
+  scroll_at (timeline, x, 0, -1);
+  g_assert_cmpint (view_span (timeline), <, before_end);
+  g_assert_cmpfloat (ABS (x_of (timeline, t) - x), <, 1.0);
+
+  /* Down widens it again around the pointer, back to the span it had. */
+  x = 0.5 * width;
+  t = time_at (timeline, x);
+  for (int i = 0; i < 3; i++)
+    {
+      gint64 span = view_span (timeline);
+
+      scroll_at (timeline, x, 0, 1);
+      g_assert_cmpint (view_span (timeline), >, span);
+      g_assert_cmpfloat (ABS (x_of (timeline, t) - x), <, 1.0);
+    }
+  g_assert_cmpint (ABS (view_span (timeline) - 10 * S), <=, 10);
+
+  /* However far in, half a second stays visible, still around the pointer. */
+  x = 0.25 * width;
+  t = time_at (timeline, x);
+  for (int i = 0; i < 40; i++)
+    scroll_at (timeline, x, 0, -1);
+  g_assert_cmpint (view_span (timeline), ==, S / 2);
+  g_assert_cmpfloat (ABS (x_of (timeline, t) - x), <, 1.0);
+}
+
+/* A horizontal scroll moves the view by a tenth of it, later to the
+ * right, earlier to the left, keeping its span. */
+static void
+test_timeline_pan (Fixture *fx, gconstpointer data)
+{
+  CustosTimeline *timeline = shown_timeline (fx);
+  double          width = gtk_widget_get_width (GTK_WIDGET (timeline));
+  gint64          start, end;
+
+  scroll_at (timeline, width / 2, 1, 0);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_assert_cmpint (start, ==, T0 + S);
+  g_assert_cmpint (end, ==, T0 + 11 * S);
+  scroll_at (timeline, width / 4, -1, 0);
+  scroll_at (timeline, width / 4, -1, 0);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_assert_cmpint (start, ==, T0 - S);
+  g_assert_cmpint (end, ==, T0 + 9 * S);
+}
+
+/* Left alone, the view follows what the model records; once the user has
+ * zoomed it stays where the user put it when the model grows, until Home
+ * gives it back to the model. */
+static void
+test_timeline_user_view (Fixture *fx, gconstpointer data)
+{
+  CustosTimeline      *timeline = shown_timeline (fx);
+  CustosTimelineModel *model = custos_timeline_get_model (timeline);
+  double               width = gtk_widget_get_width (GTK_WIDGET (timeline));
+  gint64               start, end, zoomed_start, zoomed_end;
+  gboolean             handled = FALSE;
+
+  custos_timeline_model_add_recorded (model, T0 + 20 * S, T0 + 30 * S);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_assert_cmpint (start, ==, T0);
+  g_assert_cmpint (end, ==, T0 + 30 * S);
+
+  scroll_at (timeline, width / 2, 0, -1);
+  custos_timeline_get_view (timeline, &zoomed_start, &zoomed_end);
+  custos_timeline_model_add_recorded (model, T0 + 40 * S, T0 + 60 * S);
+  custos_timeline_model_add_recorded (model, T0 - 20 * S, T0);
+  /* Drawn again after the change: still the user's view. */
+  gtk_widget_queue_draw (GTK_WIDGET (timeline));
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_assert_cmpint (start, ==, zoomed_start);
+  g_assert_cmpint (end, ==, zoomed_end);
+
+  /* Home (the key controller, as for the wheel): the model's bounds again. */
+  custos_timeline_set_position_utc (timeline, T0 + 5 * S);
+  g_signal_emit_by_name (find_controller (GTK_WIDGET (timeline), GTK_TYPE_EVENT_CONTROLLER_KEY),
+                         "key-pressed", GDK_KEY_Home, 0, 0, &handled);
+  g_assert_true (handled);
+  custos_timeline_get_view (timeline, &start, &end);
+  g_assert_cmpint (start, ==, T0 - 20 * S);
+  g_assert_cmpint (end, ==, T0 + 60 * S);
+}
+
 static void
 test_bad_files (Fixture *fx, gconstpointer data)
 {
@@ -1002,6 +1204,12 @@ main (int argc, char **argv)
   g_test_add ("/display/player/jump-to-date", Fixture, NULL, player_set_up, test_jump_to_date,
               tear_down);
   g_test_add ("/display/player/bad-files", Fixture, NULL, player_set_up, test_bad_files, tear_down);
+  g_test_add ("/display/timeline/zoom", Fixture, NULL, timeline_set_up, test_timeline_zoom,
+              tear_down);
+  g_test_add ("/display/timeline/pan", Fixture, NULL, timeline_set_up, test_timeline_pan,
+              tear_down);
+  g_test_add ("/display/timeline/user-view", Fixture, NULL, timeline_set_up,
+              test_timeline_user_view, tear_down);
   g_test_add ("/display/grid/in-step", Fixture, NULL, grid_set_up, test_grid_in_step, tear_down);
   g_test_add ("/display/grid/full", Fixture, NULL, grid_set_up, test_grid_full, tear_down);
   status = g_test_run ();
