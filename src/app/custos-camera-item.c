@@ -173,7 +173,9 @@ custos_camera_item_dup_status_text (CustosCameraItem *self)
   else
     g_ptr_array_add (parts, (gpointer) _("not recording"));
   g_ptr_array_add (parts, NULL);
-  joined = g_strjoinv (", ", (char **) parts->pdata);
+  /* Translators: separates the states of a camera in a list, e.g.
+   * "encrypted, recording". */
+  joined = g_strjoinv (_(", "), (char **) parts->pdata);
   if (!self->offline && !self->recording && self->reason != NULL)
     /* Translators: camera name, its states, and why it is not recording. */
     return g_strdup_printf (_("%s: %s (%s)"), self->title, joined, self->reason);

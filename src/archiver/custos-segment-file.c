@@ -24,14 +24,21 @@ struct _CustosSegmentFile
   gint64   dirty_since;
 };
 
-static void
+/* format is a whole sentence, so that translators can order it: callers
+ * pass the path and g_strerror (errno) for it. */
+static void G_GNUC_PRINTF (3, 4)
 set_errno_error (GError    **error,
                  int         saved_errno,
-                 const char *what,
-                 const char *path)
+                 const char *format,
+                 ...)
 {
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s %s: %s", what, path,
-               g_strerror (saved_errno));
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), message);
 }
 
 static char *
@@ -72,7 +79,9 @@ custos_segment_file_create (const char  *dir,
     }
   if (fd < 0)
     {
-      set_errno_error (error, errno, _("Cannot create"), path);
+      /* Translators: a file or folder, and the system's reason. */
+      set_errno_error (error, errno, _("Cannot create %s: %s"), path,
+                       g_strerror (errno));
       return NULL;
     }
   self = g_new0 (CustosSegmentFile, 1);
@@ -98,7 +107,9 @@ custos_segment_file_append (CustosSegmentFile  *self,
         continue;
       if (n < 0)
         {
-          set_errno_error (error, errno, _("Cannot write"), self->part_path);
+          /* Translators: a file or folder, and the system's reason. */
+          set_errno_error (error, errno, _("Cannot write %s: %s"), self->part_path,
+                           g_strerror (errno));
           return FALSE;
         }
       data += n;
@@ -118,7 +129,9 @@ custos_segment_file_sync (CustosSegmentFile  *self,
     return TRUE;
   if (fdatasync (self->fd) != 0)
     {
-      set_errno_error (error, errno, _("Cannot sync"), self->part_path);
+      /* Translators: a file or folder, and the system's reason. */
+      set_errno_error (error, errno, _("Cannot sync %s: %s"), self->part_path,
+                       g_strerror (errno));
       return FALSE;
     }
   self->dirty_since = 0;
@@ -156,7 +169,9 @@ custos_segment_file_open_reader (CustosSegmentFile  *self,
   int fd = self->read_fd >= 0 ? fcntl (self->read_fd, F_DUPFD_CLOEXEC, 0) : -1;
 
   if (fd < 0)
-    set_errno_error (error, errno, _("Cannot open"), self->part_path);
+    /* Translators: a file or folder, and the system's reason. */
+    set_errno_error (error, errno, _("Cannot open %s: %s"), self->part_path,
+                     g_strerror (errno));
   return fd;
 }
 
@@ -169,12 +184,16 @@ custos_sync_directory (const char  *dir,
 
   if (fd < 0)
     {
-      set_errno_error (error, errno, _("Cannot open"), dir);
+      /* Translators: a file or folder, and the system's reason. */
+      set_errno_error (error, errno, _("Cannot open %s: %s"), dir,
+                       g_strerror (errno));
       return FALSE;
     }
   ok = fsync (fd) == 0;
   if (!ok)
-    set_errno_error (error, errno, _("Cannot sync"), dir);
+    /* Translators: a file or folder, and the system's reason. */
+    set_errno_error (error, errno, _("Cannot sync %s: %s"), dir,
+                     g_strerror (errno));
   close (fd);
   return ok;
 }
@@ -191,7 +210,9 @@ custos_segment_file_finish (CustosSegmentFile  *self,
    * .part file, which recovery renames. */
   if (fsync (self->fd) != 0)
     {
-      set_errno_error (error, errno, _("Cannot sync"), self->part_path);
+      /* Translators: a file or folder, and the system's reason. */
+      set_errno_error (error, errno, _("Cannot sync %s: %s"), self->part_path,
+                       g_strerror (errno));
       return NULL;
     }
   close (self->fd);
@@ -199,7 +220,9 @@ custos_segment_file_finish (CustosSegmentFile  *self,
   self->final_path = g_strndup (self->part_path, len);
   if (g_rename (self->part_path, self->final_path) != 0)
     {
-      set_errno_error (error, errno, _("Cannot rename"), self->part_path);
+      /* Translators: a file or folder, and the system's reason. */
+      set_errno_error (error, errno, _("Cannot rename %s: %s"), self->part_path,
+                       g_strerror (errno));
       g_clear_pointer (&self->final_path, g_free);
       return NULL;
     }

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "custos-cli-certinfo.h"
+#include "custos-cli-common.h"
 
 gint
 custos_cli_cert_days_left (CustosCertificate *cert,
@@ -81,11 +82,11 @@ custos_cli_cert_print (CustosCertificate *cert,
   g_autofree char *not_after = custos_cli_format_date (custos_certificate_get_not_after (cert));
   g_autofree char *validity = custos_cli_cert_describe_validity (cert, now);
 
-  g_print ("%s%-12s %s\n", indent, _("Subject"), subject);
-  g_print ("%s%-12s %s\n", indent, _("SHA-256"), fingerprint);
-  g_print ("%s%-12s %s\n", indent, _("Key"), key);
-  g_print ("%s%-12s %s\n", indent, _("Not before"), not_before);
-  g_print ("%s%-12s %s (%s)\n", indent, _("Not after"), not_after, validity);
+  custos_cli_print_field (indent, 12, _("Subject"), "%s", subject);
+  custos_cli_print_field (indent, 12, _("SHA-256"), "%s", fingerprint);
+  custos_cli_print_field (indent, 12, _("Key"), "%s", key);
+  custos_cli_print_field (indent, 12, _("Not before"), "%s", not_before);
+  custos_cli_print_field (indent, 12, _("Not after"), "%s (%s)", not_after, validity);
 }
 
 static void

@@ -351,6 +351,52 @@ custos_cli_error (const char *format,
   g_printerr ("custos-cli: %s\n", message);
 }
 
+/* Columns a string takes on a terminal: wide (CJK) characters take two,
+ * combining marks none. */
+static guint
+display_width (const char *text)
+{
+  guint width = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  return width;
+}
+
+char *
+custos_cli_pad (const char *label,
+                guint       columns)
+{
+  GString *padded = g_string_new (label);
+
+  for (guint width = display_width (label); width < columns; width++)
+    g_string_append_c (padded, ' ');
+  return g_string_free (padded, FALSE);
+}
+
+void
+custos_cli_print_field (const char *indent,
+                        guint       columns,
+                        const char *label,
+                        const char *format,
+                        ...)
+{
+  g_autofree char *padded = custos_cli_pad (label, columns);
+  g_autofree char *value = NULL;
+  va_list args;
+
+  va_start (args, format);
+  value = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_print ("%s%s %s\n", indent, padded, value);
+}
+
 gboolean
 custos_cli_text_wanted (const CustosCliOptions *options)
 {

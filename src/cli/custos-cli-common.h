@@ -101,6 +101,16 @@ void            custos_cli_part_discard          (GFile            *part);
 
 void            custos_cli_error                 (const char       *format,
                                                   ...) G_GNUC_PRINTF (1, 2);
+/* label, padded with spaces to columns on a terminal (printf's %-12s
+ * counts bytes, so translated labels with accents came out short). */
+char           *custos_cli_pad                   (const char       *label,
+                                                  guint             columns);
+/* "<indent><label padded to columns> <value>\n". */
+void            custos_cli_print_field           (const char       *indent,
+                                                  guint             columns,
+                                                  const char       *label,
+                                                  const char       *format,
+                                                  ...) G_GNUC_PRINTF (4, 5);
 gboolean        custos_cli_text_wanted           (const CustosCliOptions *options);
 char           *custos_cli_format_utc            (gint64            utc_us);
 char           *custos_cli_format_source_id      (const guint8      id[16]);

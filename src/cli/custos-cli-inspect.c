@@ -288,9 +288,10 @@ print_access (const char        *cert_path,
           const Range *r = &g_array_index (s->ranges, Range, j);
           g_autofree char *first = custos_cli_format_utc (r->first_us);
           g_autofree char *last = custos_cli_format_utc (r->last_us);
+          /* Padded by display width: %-8s alone counts bytes. */
+          g_autofree char *status = custos_cli_pad (status_label (r->status), 8);
 
-          g_print (_("    %-8s %s – %s (%" PRIu64 " packets)\n"),
-                   status_label (r->status), first, last, r->packets);
+          g_print (_("    %-8s %s – %s (%" PRIu64 " packets)\n"), status, first, last, r->packets);
         }
     }
 }

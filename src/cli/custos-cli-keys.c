@@ -222,11 +222,12 @@ print_token (Keys                  *self,
   g_autofree char *flags = custos_cli_describe_token_flags (token->flags);
 
   g_print (_("Token “%s”\n"), token->label);
-  g_print ("  %-12s %s %s, %s %s\n", _("Made by"), token->manufacturer, token->model, _("serial"),
-           token->serial);
-  g_print ("  %-12s %s (%s %lu)\n", _("Module"), token->module_name, _("slot"), token->slot_id);
-  g_print ("  %-12s %s\n", _("URI"), token->uri);
-  g_print ("  %-12s %s\n", _("Flags"), *flags != '\0' ? flags : _("none"));
+  custos_cli_print_field ("  ", 12, _("Made by"), "%s %s, %s %s", token->manufacturer, token->model,
+                          _("serial"), token->serial);
+  custos_cli_print_field ("  ", 12, _("Module"), "%s (%s %lu)", token->module_name, _("slot"),
+                          token->slot_id);
+  custos_cli_print_field ("  ", 12, _("URI"), "%s", token->uri);
+  custos_cli_print_field ("  ", 12, _("Flags"), "%s", *flags != '\0' ? flags : _("none"));
   if (token->certificates->len == 0)
     g_print ("  %s\n", _("No certificates."));
 
@@ -235,9 +236,10 @@ print_token (Keys                  *self,
       CustosPkcs11CertInfo *cert = g_ptr_array_index (token->certificates, i);
 
       g_print (_("  Certificate “%s”\n"), cert->label);
-      g_print ("    %-12s %s\n", _("CKA_ID"), cert->id_hex);
+      custos_cli_print_field ("    ", 12, _("CKA_ID"), "%s", cert->id_hex);
       custos_cli_cert_print (cert->certificate, "    ", self->now);
-      g_print ("    %-12s %s\n", _("Private key"), describe_key_state (cert->key_state));
+      custos_cli_print_field ("    ", 12, _("Private key"), "%s",
+                              describe_key_state (cert->key_state));
     }
 }
 
@@ -263,12 +265,12 @@ print_key_file (Keys    *self,
 {
   g_print (_("Key file %s\n"), file->key_path != NULL ? file->key_path : _("(none)"));
   if (file->cert_path != NULL)
-    g_print ("  %-12s %s\n", _("Certificate"), file->cert_path);
+    custos_cli_print_field ("  ", 12, _("Certificate"), "%s", file->cert_path);
   if (file->cert != NULL)
     custos_cli_cert_print (file->cert, "  ", self->now);
-  g_print ("  %-12s %s\n", _("Private key"), describe_file_state (file->state));
+  custos_cli_print_field ("  ", 12, _("Private key"), "%s", describe_file_state (file->state));
   if (file->problem != NULL)
-    g_print ("  %-12s %s\n", _("Problem"), file->problem);
+    custos_cli_print_field ("  ", 12, _("Problem"), "%s", file->problem);
 }
 
 static void

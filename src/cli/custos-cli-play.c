@@ -99,8 +99,17 @@ on_verification (Play               *self,
   worse (self, CUSTOS_CLI_EXIT_VERIFY);
   gst_structure_get_int64 (s, "start-utc", &start);
   when = custos_cli_format_utc (start);
-  custos_cli_error (_("Verification: the segment from %s is %s%s%s"), when, status,
-                    problem ? ": " : "", problem ? problem : "");
+  /* Whole sentences per status, so that translators can order them. */
+  if (g_strcmp0 (status, "altered") == 0 && problem != NULL)
+    /* Translators: a time, then why the segment is altered. */
+    custos_cli_error (_("Verification: the segment from %s is altered: %s"), when, problem);
+  else if (g_strcmp0 (status, "altered") == 0)
+    custos_cli_error (_("Verification: the segment from %s is altered"), when);
+  else if (problem != NULL)
+    /* Translators: a time, then why the segment is missing. */
+    custos_cli_error (_("Verification: the segment from %s is missing: %s"), when, problem);
+  else
+    custos_cli_error (_("Verification: the segment from %s is missing"), when);
 }
 
 /* Closing the video window is how a viewer stops, not a failure. */

@@ -15,10 +15,10 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "custos-archiver-private.h"
+#include "custos-i18n-private.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_ERROR_BODY (64 * 1024)
@@ -497,9 +497,13 @@ status_error (SoupMessage *msg, GBytes *body)
     default:
       code = CUSTOS_ARCHIVER_CLIENT_ERROR_PROTOCOL;
     }
-  return g_error_new (CUSTOS_ARCHIVER_CLIENT_ERROR, code, _ ("The archiver answered %u %s%s%s"),
-                      status, soup_message_get_reason_phrase (msg), reason ? ": " : "",
-                      reason ? reason : "");
+  if (reason != NULL)
+    /* Translators: the HTTP status, its reason phrase, and the archiver's explanation. */
+    return g_error_new (CUSTOS_ARCHIVER_CLIENT_ERROR, code, _ ("The archiver answered %u %s: %s"),
+                        status, soup_message_get_reason_phrase (msg), reason);
+  /* Translators: the HTTP status and its reason phrase, e.g. "404 Not Found". */
+  return g_error_new (CUSTOS_ARCHIVER_CLIENT_ERROR, code, _ ("The archiver answered %u %s"),
+                      status, soup_message_get_reason_phrase (msg));
 }
 
 /* libsoup cancels a message's GCancellable when its session is dropped
@@ -672,10 +676,15 @@ parse_json (GTask *task, GByteArray *data)
   if (!json_parser_load_from_data (parser, (const char *) data->data, data->len, &parse_error) ||
       !JSON_NODE_HOLDS_OBJECT ((root = json_parser_get_root (parser))))
     {
-      g_task_return_new_error (task, CUSTOS_ARCHIVER_CLIENT_ERROR,
-                               CUSTOS_ARCHIVER_CLIENT_ERROR_PROTOCOL,
-                               _ ("The archiver’s answer is not a JSON object%s%s"),
-                               parse_error ? ": " : "", parse_error ? parse_error->message : "");
+      if (parse_error != NULL)
+        g_task_return_new_error (task, CUSTOS_ARCHIVER_CLIENT_ERROR,
+                                 CUSTOS_ARCHIVER_CLIENT_ERROR_PROTOCOL,
+                                 _ ("The archiver’s answer is not a JSON object: %s"),
+                                 parse_error->message);
+      else
+        g_task_return_new_error (task, CUSTOS_ARCHIVER_CLIENT_ERROR,
+                                 CUSTOS_ARCHIVER_CLIENT_ERROR_PROTOCOL,
+                                 _ ("The archiver’s answer is not a JSON object"));
       return;
     }
   g_task_return_pointer (task, json_object_ref (json_node_get_object (root)),

@@ -29,10 +29,10 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "custos-archiver-private.h"
+#include "custos-i18n-private.h"
 #include "custos-record.h"
 
 #define CHUNK (64 * 1024)

@@ -3,9 +3,9 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
 
 #include "custos-archiver-private.h"
+#include "custos-i18n-private.h"
 
 struct _CustosCameraInfo
 {

@@ -16,6 +16,7 @@
 #include "custos-certificate.h"
 #include "custos-crypto-private.h"
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_STORE, X509_STORE_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (X509_STORE_CTX, X509_STORE_CTX_free)
@@ -86,7 +87,8 @@ certificate_new_take (X509    *x509,
   der_len = i2d_X509 (x509, &der);
   if (der_len <= 0)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot encode the certificate");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+                                _ ("Cannot encode the certificate"));
       return NULL;
     }
   self->der = g_bytes_new (der, der_len);
@@ -98,7 +100,7 @@ certificate_new_take (X509    *x509,
   if (self->not_before == NULL || self->not_after == NULL)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                         "The certificate has an invalid notBefore or notAfter date");
+                         _ ("The certificate has an invalid notBefore or notAfter date"));
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -116,15 +118,20 @@ certificate_new_from_der_data (const guint8  *data,
   if (len > G_MAXLONG || (x509 = d2i_X509 (NULL, &p, (long) len)) == NULL)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                         "%s is not a DER or PEM X.509 certificate", what);
+                         _ ("%s is not a DER or PEM X.509 certificate"), what);
       return NULL;
     }
   if (p != data + len)
     {
+      gsize trailing = data + len - p;
+
       X509_free (x509);
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "%s has %" G_GSIZE_FORMAT " bytes of trailing data after the DER "
-                   "certificate", what, (gsize) (data + len - p));
+                   g_dngettext (custos_i18n_domain (),
+                                "%s has %zu byte of trailing data after the DER certificate",
+                                "%s has %zu bytes of trailing data after the DER certificate",
+                                trailing),
+                   what, trailing);
       return NULL;
     }
   return certificate_new_take (x509, error);
@@ -160,12 +167,12 @@ first_pem_label (const char *data,
   const char *end;
 
   if (begin == NULL)
-    return g_strdup ("no PEM block");
+    return g_strdup (_ ("no PEM block"));
   begin += strlen ("-----BEGIN ");
   end = g_strstr_len (begin, data + len - begin, "-----");
   if (end == NULL || end - begin > 64)
-    return g_strdup ("a damaged PEM block");
-  return g_strdup_printf ("a %.*s block", (int) (end - begin), begin);
+    return g_strdup (_ ("a damaged PEM block"));
+  return g_strdup_printf (_ ("a %.*s block"), (int) (end - begin), begin);
 }
 
 /* Every certificate in a PEM buffer; other blocks are skipped. */
@@ -190,7 +197,7 @@ parse_pem_chain (const char  *data,
           if (ERR_GET_LIB (err) == ERR_LIB_PEM && ERR_GET_REASON (err) == PEM_R_NO_START_LINE)
             break;
           custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                             "Certificate %u of %s is damaged", certs->len + 1, path);
+                             _ ("Certificate %u of %s is damaged"), certs->len + 1, path);
           return NULL;
         }
       if ((cert = certificate_new_take (x509, error)) == NULL)
@@ -204,7 +211,7 @@ parse_pem_chain (const char  *data,
       g_autofree char *found = first_pem_label (data, len);
 
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "Expected a CERTIFICATE in %s, found %s", path, found);
+                   _ ("Expected a CERTIFICATE in %s, found %s"), path, found);
       return NULL;
     }
   return g_steal_pointer (&certs);
@@ -225,7 +232,7 @@ load_certificates (const char  *path,
   if (len > G_MAXINT)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "%s is too large for a certificate file", path);
+                   _ ("%s is too large for a certificate file"), path);
       return NULL;
     }
 
@@ -455,11 +462,23 @@ custos_certificate_get_wrap_alg (CustosCertificate  *self,
     {
       who = describe (self);
       ERR_clear_error ();
-      g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                   "Cannot wrap keys to certificate %s: its key is %s%s%s; expected RSA, "
-                   "EC P-256 or EC P-384", who,
-                   pkey != NULL ? EVP_PKEY_get0_type_name (pkey) : "unreadable",
-                   curve != NULL ? " on curve " : "", curve != NULL ? curve : "");
+      if (pkey == NULL)
+        g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
+                     _ ("Cannot wrap keys to certificate %s: its key is unreadable; expected "
+                        "RSA, EC P-256 or EC P-384"),
+                     who);
+      else if (curve != NULL)
+        /* Translators: the second %s is a key type (EC), the third a curve name. */
+        g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
+                     _ ("Cannot wrap keys to certificate %s: its key is %s on curve %s; "
+                        "expected RSA, EC P-256 or EC P-384"),
+                     who, EVP_PKEY_get0_type_name (pkey), curve);
+      else
+        /* Translators: the second %s is a key type (DSA, ED25519, ...). */
+        g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
+                     _ ("Cannot wrap keys to certificate %s: its key is %s; expected RSA, "
+                        "EC P-256 or EC P-384"),
+                     who, EVP_PKEY_get0_type_name (pkey));
       return FALSE;
     }
   *alg = found;
@@ -498,11 +517,11 @@ custos_certificate_check_validity (CustosCertificate  *self,
   date_text = format_utc (early ? self->not_before : self->not_after);
   if (early)
     g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_EXPIRED,
-                 "Certificate %s is not valid yet: notBefore is %s, now is %s",
+                 _ ("Certificate %s is not valid yet: notBefore is %s, now is %s"),
                  who, date_text, now_text);
   else
     g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_EXPIRED,
-                 "Certificate %s has expired: notAfter is %s, now is %s",
+                 _ ("Certificate %s has expired: notAfter is %s, now is %s"),
                  who, date_text, now_text);
   return FALSE;
 }
@@ -516,7 +535,7 @@ set_verify_error (GError         **error,
   int err = X509_STORE_CTX_get_error (ctx);
   X509 *at = X509_STORE_CTX_get_current_cert (ctx);
   g_autofree char *who = describe (self);
-  g_autofree char *where = NULL;
+  char subject[256];
   /* Dates are their own error, so callers can tell "expired" from
    * "not issued by the CA". */
   CustosCryptoError code = (err == X509_V_ERR_CERT_HAS_EXPIRED ||
@@ -525,15 +544,22 @@ set_verify_error (GError         **error,
 
   if (at != NULL)
     {
-      char buf[256];
-
-      X509_NAME_oneline (X509_get_subject_name (at), buf, sizeof buf);
-      where = g_strdup_printf (" at depth %d (%s)", X509_STORE_CTX_get_error_depth (ctx), buf);
+      X509_NAME_oneline (X509_get_subject_name (at), subject, sizeof subject);
+      ERR_clear_error ();
+      /* Translators: the third %s is OpenSSL's reason (English); %d (%s) is where in
+       * the chain, as a depth and the subject of the certificate there. */
+      g_set_error (error, CUSTOS_CRYPTO_ERROR, code,
+                   _ ("Certificate %s does not verify against the CA file %s: %s at depth %d "
+                      "(%s)"),
+                   who, ca_file, X509_verify_cert_error_string (err),
+                   X509_STORE_CTX_get_error_depth (ctx), subject);
+      return;
     }
   ERR_clear_error ();
+  /* Translators: the third %s is OpenSSL's reason (English). */
   g_set_error (error, CUSTOS_CRYPTO_ERROR, code,
-               "Certificate %s does not verify against the CA file %s: %s%s",
-               who, ca_file, X509_verify_cert_error_string (err), where ? where : "");
+               _ ("Certificate %s does not verify against the CA file %s: %s"),
+               who, ca_file, X509_verify_cert_error_string (err));
 }
 
 gboolean
@@ -554,19 +580,20 @@ custos_certificate_verify_chain (CustosCertificate  *self,
 
   if (store == NULL || ctx == NULL)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up chain verification");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot set up chain verification"));
       return FALSE;
     }
   if (!g_file_test (ca_file, G_FILE_TEST_IS_REGULAR))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "CA file %s does not exist",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("CA file %s does not exist"),
                    ca_file);
       return FALSE;
     }
   if (!X509_STORE_load_file (store, ca_file))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                         "Cannot load CA certificates from %s", ca_file);
+                         _ ("Cannot load CA certificates from %s"), ca_file);
       return FALSE;
     }
 

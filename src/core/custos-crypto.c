@@ -19,6 +19,7 @@
 
 #include "custos-crypto.h"
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 
 
 G_DEFINE_QUARK (custos-crypto-error-quark, custos_crypto_error)
@@ -54,7 +55,7 @@ custos_crypto_check_available (const void  *alg,
   if (alg != NULL)
     return TRUE;
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-               "%s is not available from the loaded OpenSSL providers", name);
+               _ ("%s is not available from the loaded OpenSSL providers"), name);
   return FALSE;
 }
 
@@ -81,7 +82,8 @@ custos_set_openssl_error (GError            **error,
       char reason[256];
 
       ERR_error_string_n (err, reason, sizeof reason);
-      g_set_error (error, CUSTOS_CRYPTO_ERROR, code, "%s (%s)", message, reason);
+      /* TRANSLATORS: an error message, then OpenSSL's reason for it (in English). */
+      g_set_error (error, CUSTOS_CRYPTO_ERROR, code, _ ("%s (%s)"), message, reason);
     }
   else
     g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, code, message);
@@ -105,7 +107,7 @@ custos_random_bytes (guint8  *buf,
 
       if (RAND_bytes (buf, chunk) != 1)
         {
-          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot get random bytes");
+          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot get random bytes"));
           return FALSE;
         }
       buf += chunk;
@@ -153,7 +155,7 @@ custos_aead_new (const CustosSecret  *key,
   if (custos_secret_get_len (key) != CUSTOS_AES_KEY_LEN)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "AES-128-GCM needs a %d-byte key, got %" G_GSIZE_FORMAT " bytes",
+                   _ ("AES-128-GCM needs a %d-byte key, got %zu bytes"),
                    CUSTOS_AES_KEY_LEN, custos_secret_get_len (key));
       return NULL;
     }
@@ -164,7 +166,7 @@ custos_aead_new (const CustosSecret  *key,
   if (ctx == NULL ||
       !EVP_EncryptInit_ex2 (ctx, algs->gcm, custos_secret_peek (key), NULL, NULL))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-128-GCM");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot set up AES-128-GCM"));
       return NULL;
     }
 
@@ -247,7 +249,7 @@ custos_aead_encrypt (CustosAead   *self,
       !EVP_EncryptFinal_ex (self->ctx, final, &outl) ||
       !EVP_CIPHER_CTX_get_params (self->ctx, params))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM encryption failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("AES-128-GCM encryption failed"));
       return FALSE;
     }
   return TRUE;
@@ -283,7 +285,7 @@ custos_aead_decrypt (CustosAead   *self,
       !EVP_CIPHER_CTX_set_params (self->ctx, params))
     {
       custos_memzero (out, len);
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-128-GCM decryption failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("AES-128-GCM decryption failed"));
       return FALSE;
     }
 
@@ -293,7 +295,7 @@ custos_aead_decrypt (CustosAead   *self,
       custos_memzero (out, len);
       ERR_clear_error ();
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
-                           "AES-128-GCM authentication failed: the tag does not match");
+                           _ ("AES-128-GCM authentication failed: the tag does not match"));
       return FALSE;
     }
   return TRUE;
@@ -312,7 +314,7 @@ kwp_cipher (const CustosSecret  *kek,
   if (len != 16 && len != 24 && len != 32)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "AES-KWP needs a 16, 24 or 32-byte KEK, got %" G_GSIZE_FORMAT " bytes", len);
+                   _ ("AES-KWP needs a 16, 24 or 32-byte KEK, got %zu bytes"), len);
       return NULL;
     }
   cipher = algs->kwp[(len - 16) / 8];
@@ -335,7 +337,7 @@ kwp_ctx_new (const CustosSecret  *kek,
   ctx = EVP_CIPHER_CTX_new ();
   if (ctx == NULL)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot allocate a cipher context");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot allocate a cipher context"));
       return NULL;
     }
   /* OpenSSL 1.x refused wrap modes without this flag; the provider
@@ -344,7 +346,7 @@ kwp_ctx_new (const CustosSecret  *kek,
   EVP_CIPHER_CTX_set_flags (ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
   if (!EVP_CipherInit_ex2 (ctx, cipher, custos_secret_peek (kek), NULL, enc, NULL))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set up AES-KWP");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot set up AES-KWP"));
       return NULL;
     }
   return g_steal_pointer (&ctx);
@@ -366,7 +368,7 @@ custos_kwp_wrap (const CustosSecret  *kek,
   if (len == 0 || len > G_MAXINT / 2)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "AES-KWP cannot wrap a key of %" G_GSIZE_FORMAT " bytes", len);
+                   _ ("AES-KWP cannot wrap a key of %zu bytes"), len);
       return NULL;
     }
   if ((ctx = kwp_ctx_new (kek, 1, error)) == NULL)
@@ -378,7 +380,7 @@ custos_kwp_wrap (const CustosSecret  *kek,
   if (!EVP_EncryptUpdate (ctx, out, &outl, custos_secret_peek (key), (int) len))
     {
       g_free (out);
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "AES-KWP wrap failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("AES-KWP wrap failed"));
       return NULL;
     }
   return g_bytes_new_take (out, outl);
@@ -400,8 +402,9 @@ custos_kwp_unwrap (const CustosSecret  *kek,
   if (wrapped_len < 2 * KWP_OVERHEAD || wrapped_len % 8 != 0 || wrapped_len > G_MAXINT / 2)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "AES-KWP: a wrapped key is a multiple of 8 bytes and at least 16, "
-                   "found %" G_GSIZE_FORMAT " bytes", wrapped_len);
+                   _ ("AES-KWP: a wrapped key is a multiple of 8 bytes and at least 16, "
+                      "found %zu bytes"),
+                   wrapped_len);
       return NULL;
     }
   if ((ctx = kwp_ctx_new (kek, 0, error)) == NULL)
@@ -417,7 +420,7 @@ custos_kwp_unwrap (const CustosSecret  *kek,
        * OpenSSL's "update error" would add nothing. */
       ERR_clear_error ();
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
-                           "AES-KWP integrity check failed (wrong KEK or corrupted key)");
+                           _ ("AES-KWP integrity check failed (wrong KEK or corrupted key)"));
       return NULL;
     }
   return custos_secret_new_copy (custos_secret_peek (out), outl);
@@ -449,7 +452,7 @@ custos_hkdf_sha256 (const CustosSecret  *ikm,
   if (out_len == 0 || out_len > HKDF_SHA256_MAX)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "HKDF-SHA256 output length must be 1 to %d bytes, got %" G_GSIZE_FORMAT,
+                   _ ("HKDF-SHA256 output length must be 1 to %d bytes, got %zu"),
                    HKDF_SHA256_MAX, out_len);
       return NULL;
     }
@@ -470,7 +473,7 @@ custos_hkdf_sha256 (const CustosSecret  *ikm,
   kctx = EVP_KDF_CTX_new (algs->hkdf);
   if (kctx == NULL || EVP_KDF_derive (kctx, custos_secret_get_data (out), out_len, params) <= 0)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "HKDF-SHA256 failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("HKDF-SHA256 failed"));
       return NULL;
     }
   return g_steal_pointer (&out);

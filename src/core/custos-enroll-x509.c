@@ -22,6 +22,7 @@
 
 #include "custos-crypto-private.h"
 #include "custos-enroll-private.h"
+#include "custos-i18n-private.h"
 
 /* notBefore an hour back: a client clock a little ahead of the
  * archiver's must not make a fresh certificate "not yet valid" there. */
@@ -69,7 +70,7 @@ make_extension (X509V3_CTX  *ctx,
   X509_EXTENSION *ext = X509V3_EXT_conf_nid (NULL, ctx, nid, value);
 
   if (ext == NULL)
-    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot make the %s extension",
+    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot make the %s extension"),
                               OBJ_nid2sn (nid));
   return ext;
 }
@@ -92,7 +93,7 @@ check_public_key (EVP_PKEY       *public_key,
          custos_crypto_ec_curve_nid (public_key, curve, sizeof curve) == NID_X9_62_prime256v1;
   if (!ok)
     g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                 "the new key is a %d-bit %s key, not the %s asked for",
+                 _ ("the new key is a %d-bit %s key, not the %s asked for"),
                  EVP_PKEY_get_bits (public_key), EVP_PKEY_get0_type_name (public_key),
                  custos_key_type_to_string (type));
   return ok;
@@ -141,7 +142,7 @@ assemble_signed (const guint8  *tbs,
     {
       g_byte_array_unref (out);
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot encode the signature algorithm");
+                                _ ("Cannot encode the signature algorithm"));
       return NULL;
     }
   g_byte_array_append (body, tbs, tbs_len);
@@ -171,13 +172,13 @@ sign_and_assemble (guint8             *tbs,
   if (tbs_len <= 0)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot encode the part to be signed");
+                                _ ("Cannot encode the part to be signed"));
       return NULL;
     }
   if (alg == NULL || !set_signature_algorithm (alg, type))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot set the signature algorithm");
+                                _ ("Cannot set the signature algorithm"));
       return NULL;
     }
   signature = sign (tbs, tbs_len, user_data, error);
@@ -202,7 +203,8 @@ set_random_serial (X509    *x,
   bn = BN_bin2bn (serial, sizeof serial, NULL);
   if (bn == NULL || BN_to_ASN1_INTEGER (bn, X509_get_serialNumber (x)) == NULL)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot set the serial number");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot set the serial number"));
       return FALSE;
     }
   return TRUE;
@@ -235,8 +237,8 @@ add_certificate_extensions (X509           *x,
       X509_EXTENSION_free (ext);
       if (!added)
         {
-          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot add the %s extension",
-                                    OBJ_nid2sn (exts[i].nid));
+          custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                    _ ("Cannot add the %s extension"), OBJ_nid2sn (exts[i].nid));
           return FALSE;
         }
     }
@@ -256,7 +258,8 @@ fill_certificate (X509                       *x,
       X509_time_adj_ex (X509_getm_notAfter (x), (int) request->days, 0, NULL) == NULL ||
       !X509_set_pubkey (x, public_key))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot fill in the certificate");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot fill in the certificate"));
       return FALSE;
     }
   if (!set_random_serial (x, error) || !add_certificate_extensions (x, request->key_type, error))
@@ -267,7 +270,7 @@ fill_certificate (X509                       *x,
   if (!set_signature_algorithm ((X509_ALGOR *) X509_get0_tbs_sigalg (x), request->key_type))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot set the signature algorithm");
+                                _ ("Cannot set the signature algorithm"));
       return FALSE;
     }
   return TRUE;
@@ -284,8 +287,9 @@ verify_certificate (GBytes    *der,
 
   if (x == NULL || X509_verify (x, public_key) != 1)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_SIGNATURE,
-                                "The signed certificate does not verify with the new public key");
+      custos_set_openssl_error (
+          error, CUSTOS_CRYPTO_ERROR_BAD_SIGNATURE,
+          _ ("The signed certificate does not verify with the new public key"));
       return FALSE;
     }
   return TRUE;
@@ -342,7 +346,7 @@ add_request_extensions (X509_REQ       *req,
   if (!X509_REQ_add_extensions (req, exts))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot add the extensions to the request");
+                                _ ("Cannot add the extensions to the request"));
       return FALSE;
     }
   return TRUE;
@@ -360,7 +364,7 @@ verify_request (GBytes    *der,
   if (req == NULL || X509_REQ_verify (req, public_key) != 1)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_SIGNATURE,
-                                "The signed request does not verify with the new public key");
+                                _ ("The signed request does not verify with the new public key"));
       return FALSE;
     }
   return TRUE;
@@ -384,7 +388,8 @@ custos_enroll_build_request (const CustosEnrollRequest  *request,
       !X509_REQ_set_subject_name (req, request->subject) ||
       !X509_REQ_set_pubkey (req, public_key))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot fill in the request");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot fill in the request"));
       return NULL;
     }
   if (!add_request_extensions (req, request->key_type, error))

@@ -9,6 +9,7 @@
 
 #include "custos-crypto-private.h"
 #include "custos-enroll-private.h"
+#include "custos-i18n-private.h"
 
 /* Key types */
 
@@ -43,7 +44,7 @@ custos_key_type_from_string (const char     *text,
         return TRUE;
       }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "unknown key type “%s”: use rsa:2048, rsa:3072 or ec:P-256", text);
+               _ ("unknown key type “%s”: use rsa:2048, rsa:3072 or ec:P-256"), text);
   return FALSE;
 }
 
@@ -102,7 +103,7 @@ add_rdn (X509_NAME   *name,
   if (eq == NULL || eq == rdn)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not TYPE=VALUE (e.g. CN=Alice)", rdn);
+                   _ ("“%s” is not TYPE=VALUE (e.g. CN=Alice)"), rdn);
       return FALSE;
     }
   type = g_strstrip (g_strndup (rdn, eq - rdn));
@@ -125,14 +126,14 @@ add_rdn (X509_NAME   *name,
   if (value->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "the subject attribute %s is empty", type);
+                   _ ("the subject attribute %s is empty"), type);
       return FALSE;
     }
   if (!X509_NAME_add_entry_by_txt (name, type, MBSTRING_UTF8, (const guchar *) value->str,
                                    (int) value->len, at_front ? 0 : -1, 0))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                                "“%s=%s” is not a valid subject attribute", type, value->str);
+                                _ ("“%s=%s” is not a valid subject attribute"), type, value->str);
       return FALSE;
     }
   return TRUE;
@@ -159,8 +160,8 @@ split_rdns (const char  *text,
       if (*p == '+')
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "multi-valued subject attributes (“+”) are not supported; escape it "
-                       "as \\+");
+                       _ ("multi-valued subject attributes (“+”) are not supported; escape it "
+                          "as \\+"));
           return NULL;
         }
       if (*p == separator || *p == '\0')
@@ -192,7 +193,7 @@ custos_enroll_parse_subject (const char  *text,
   if (rdns->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "the subject “%s” is empty", text);
+                   _ ("the subject “%s” is empty"), text);
       return NULL;
     }
   for (guint i = 0; i < rdns->len; i++)
@@ -231,7 +232,7 @@ custos_enroll_request_new (const CustosEnrollSpec  *spec,
 
   if (spec->key_type > CUSTOS_KEY_TYPE_EC_P256)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown key type %d",
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _ ("unknown key type %d"),
                    spec->key_type);
       return NULL;
     }
@@ -241,7 +242,10 @@ custos_enroll_request_new (const CustosEnrollSpec  *spec,
   if (self->days > 36500)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "a validity of %u days is more than a century", self->days);
+                   g_dngettext (custos_i18n_domain (),
+                                "a validity of %u day is more than a century",
+                                "a validity of %u days is more than a century", self->days),
+                   self->days);
       return NULL;
     }
 
@@ -254,13 +258,13 @@ custos_enroll_request_new (const CustosEnrollSpec  *spec,
                                        (const guchar *) spec->common_name, -1, -1, 0))
         {
           custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                                    "“%s” is not a valid common name", spec->common_name);
+                                    _ ("“%s” is not a valid common name"), spec->common_name);
           return NULL;
         }
     }
   else
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                         "an enrolment needs a subject or a common name");
+                         _ ("an enrolment needs a subject or a common name"));
   if (self->subject == NULL)
     return NULL;
 

@@ -3,9 +3,11 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-export.h"
+#include "custos-i18n-private.h"
 #include "custos-record.h"
 #include "custos-rewrap-private.h"
 
@@ -49,7 +51,7 @@ read_at (GInputStream  *input,
   if (got != len)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                   "the index points past the end of the file (offset %" G_GUINT64_FORMAT ")",
+                   _ ("the index points past the end of the file (offset %" PRIu64 ")"),
                    offset);
       return FALSE;
     }
@@ -81,8 +83,9 @@ read_record_at (GInputStream        *input,
   if (rec == NULL || h->type != type)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                   "the index points at offset %" G_GUINT64_FORMAT ", where there is no %s "
-                   "record", offset, custos_record_type_to_string (type));
+                   _ ("the index points at offset %" PRIu64 ", where there is no %s "
+                      "record"),
+                   offset, custos_record_type_to_string (type));
       return NULL;
     }
   return g_steal_pointer (&rec);
@@ -109,8 +112,8 @@ read_toc (GInputStream  *input,
       toc_offset >= (guint64) size)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file has no index (an unfinished recording or a live capture); "
-                           "a range can only be exported from a finished file");
+                           _ ("the file has no index (an unfinished recording or a live capture); "
+                              "a range can only be exported from a finished file"));
       return NULL;
     }
   rec = read_record_at (input, toc_offset, CUSTOS_RECORD_TOC, &h, cancellable, error);
@@ -177,7 +180,7 @@ find_start (GInputStream  *input,
   if (range->start > index_offset)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                   "the index at offset %" G_GUINT64_FORMAT " names a sync point after it",
+                   _ ("the index at offset %" PRIu64 " names a sync point after it"),
                    index_offset);
       return FALSE;
     }
@@ -225,7 +228,7 @@ find_range (GInputStream  *input,
   if (range->toc->len == 0)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file's index is empty");
+                           _ ("the file's index is empty"));
       return FALSE;
     }
   return find_start (input, range, from_us, cancellable, error) &&
@@ -278,7 +281,7 @@ copy_records (GInputStream      *input,
         {
           if (error != NULL && *error == NULL)
             g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                         "the file ends at offset %" G_GUINT64_FORMAT ", before its index says",
+                         _ ("the file ends at offset %" PRIu64 ", before its index says"),
                          offset);
           return FALSE;
         }
@@ -290,8 +293,7 @@ copy_records (GInputStream      *input,
   if (offset != range->end)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                   "a record crosses the end of the index at offset %" G_GUINT64_FORMAT,
-                   range->end);
+                   _ ("a record crosses the end of the index at offset %" PRIu64), range->end);
       return FALSE;
     }
   return TRUE;
@@ -356,13 +358,13 @@ custos_export_range (GInputStream              *input,
   if (from_us > to_us)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "the range ends before it starts");
+                           _ ("the range ends before it starts"));
       return FALSE;
     }
   if (!g_seekable_can_seek (G_SEEKABLE (input)))
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "a range can only be exported from a file");
+                           _ ("a range can only be exported from a file"));
       return FALSE;
     }
   if (!find_range (input, &range, from_us, to_us, cancellable, error))

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 
 static void
 write_be32 (guint8  *out,
@@ -47,7 +48,7 @@ rsa_ctx_new (EVP_PKEY       *pkey,
   if (!EVP_PKEY_is_a (pkey, "RSA"))
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "%s needs an RSA key, found %s", custos_wrap_alg_to_string (alg),
+                   _ ("%s needs an RSA key, found %s"), custos_wrap_alg_to_string (alg),
                    EVP_PKEY_get0_type_name (pkey));
       return NULL;
     }
@@ -73,7 +74,7 @@ rsa_ctx_new (EVP_PKEY       *pkey,
     ok = EVP_PKEY_decrypt_init_ex (ctx, params);
   if (ok <= 0)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s",
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, _ ("Cannot set up %s"),
                          custos_wrap_alg_to_string (alg));
       return NULL;
     }
@@ -97,7 +98,7 @@ rsa_wrap (EVP_PKEY            *pkey,
   if (EVP_PKEY_get_bits (pkey) < RSA_MIN_BITS)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "%s: the recipient's RSA key has %d bits, at least %d are required",
+                   _ ("%s: the recipient's RSA key has %d bits, at least %d are required"),
                    custos_wrap_alg_to_string (alg), EVP_PKEY_get_bits (pkey), RSA_MIN_BITS);
       return NULL;
     }
@@ -111,7 +112,8 @@ rsa_wrap (EVP_PKEY            *pkey,
   return g_bytes_new_take (g_steal_pointer (&out), outlen);
 
 fail:
-  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s wrap failed", custos_wrap_alg_to_string (alg));
+  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("%s wrap failed"),
+                            custos_wrap_alg_to_string (alg));
   return NULL;
 }
 
@@ -134,8 +136,9 @@ rsa_unwrap (EVP_PKEY      *pkey,
   if (wrapped_len != modulus_len)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "%s: the wrapped KEK is %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT
-                   " for a %d-bit key", custos_wrap_alg_to_string (alg), wrapped_len, modulus_len,
+                   _ ("%s: the wrapped KEK is %zu bytes, expected %zu"
+                      " for a %d-bit key"),
+                   custos_wrap_alg_to_string (alg), wrapped_len, modulus_len,
                    EVP_PKEY_get_bits (pkey));
       return NULL;
     }
@@ -145,8 +148,9 @@ rsa_unwrap (EVP_PKEY      *pkey,
   if (EVP_PKEY_decrypt (ctx, custos_secret_get_data (out), &outlen, wrapped, wrapped_len) <= 0)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
-                         "%s unwrap failed: padding check failed (wrong private key or "
-                         "corrupted blob)", custos_wrap_alg_to_string (alg));
+                                _ ("%s unwrap failed: padding check failed (wrong private key or "
+                                   "corrupted blob)"),
+                                custos_wrap_alg_to_string (alg));
       return NULL;
     }
   /* OpenSSL 3.2+ answers a bad PKCS#1 v1.5 padding with a random
@@ -156,9 +160,9 @@ rsa_unwrap (EVP_PKEY      *pkey,
   if (outlen != CUSTOS_AES_KEY_LEN)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
-                   "%s unwrap gave %" G_GSIZE_FORMAT " bytes, expected a %d-byte KEK "
-                   "(wrong private key or corrupted blob)", custos_wrap_alg_to_string (alg),
-                   (gsize) outlen, CUSTOS_AES_KEY_LEN);
+                   _ ("%s unwrap gave %zu bytes, expected a %d-byte KEK "
+                      "(wrong private key or corrupted blob)"),
+                   custos_wrap_alg_to_string (alg), (gsize) outlen, CUSTOS_AES_KEY_LEN);
       return NULL;
     }
   return custos_secret_new_copy (custos_secret_peek (out), outlen);
@@ -224,8 +228,8 @@ check_ec_key (EVP_PKEY         *pkey,
   if (custos_crypto_ec_curve_nid (pkey, name, sizeof name) == curve->nid)
     return TRUE;
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-               "%s needs an EC %s key, found %s%s", custos_wrap_alg_to_string (curve->alg), curve->group,
-               EVP_PKEY_is_a (pkey, "EC") ? "EC " : "", name);
+               _ ("%s needs an EC %s key, found %s%s"), custos_wrap_alg_to_string (curve->alg),
+               curve->group, EVP_PKEY_is_a (pkey, "EC") ? "EC " : "", name);
   return FALSE;
 }
 
@@ -246,8 +250,9 @@ ecdh_derive (const EcdhCurve  *curve,
       EVP_PKEY_derive (ctx, custos_secret_get_data (z), &z_len) <= 0 ||
       z_len != curve->z_len)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s: ECDH key agreement failed",
-                         custos_wrap_alg_to_string (curve->alg));
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("%s: ECDH key agreement failed"),
+                                custos_wrap_alg_to_string (curve->alg));
       return NULL;
     }
   return g_steal_pointer (&z);
@@ -287,9 +292,11 @@ ec_public_from_point (const EcdhCurve  *curve,
       EVP_PKEY_fromdata_init (ctx) <= 0 ||
       EVP_PKEY_fromdata (ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                         "%s: the ephemeral key in the wrapped KEK is not an uncompressed "
-                         "%s point", custos_wrap_alg_to_string (curve->alg), curve->group);
+      custos_set_openssl_error (
+          error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+          _ ("%s: the ephemeral key in the wrapped KEK is not an uncompressed "
+             "%s point"),
+          custos_wrap_alg_to_string (curve->alg), curve->group);
       return NULL;
     }
   return pkey;
@@ -303,11 +310,10 @@ check_ecdh_wrapped_len (const EcdhCurve  *curve,
   if (wrapped_len == curve->point_len + CUSTOS_KWP_WRAPPED_LEN)
     return TRUE;
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-               "%s: the wrapped KEK is %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT
-               " (a %" G_GSIZE_FORMAT "-byte point and a %d-byte AES-KWP block)",
+               _ ("%s: the wrapped KEK is %zu bytes, expected %zu"
+                  " (a %zu-byte point and a %d-byte AES-KWP block)"),
                custos_wrap_alg_to_string (curve->alg), wrapped_len,
-               curve->point_len + CUSTOS_KWP_WRAPPED_LEN, curve->point_len,
-               CUSTOS_KWP_WRAPPED_LEN);
+               curve->point_len + CUSTOS_KWP_WRAPPED_LEN, curve->point_len, CUSTOS_KWP_WRAPPED_LEN);
   return FALSE;
 }
 
@@ -337,8 +343,8 @@ ecdh_es_wrap (EVP_PKEY            *recipient_public,
       point_len != curve->point_len || point[0] != 0x04)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                         "%s: cannot make an ephemeral %s key", custos_wrap_alg_to_string (curve->alg),
-                         curve->group);
+                                _ ("%s: cannot make an ephemeral %s key"),
+                                custos_wrap_alg_to_string (curve->alg), curve->group);
       return NULL;
     }
 
@@ -407,7 +413,7 @@ custos_ecdh_es_unwrap_with_secret (CustosWrapAlg        alg,
   if (curve == NULL)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                   "%s (%d) is not an ECDH-ES algorithm", custos_wrap_alg_to_string (alg), alg);
+                   _ ("%s (%d) is not an ECDH-ES algorithm"), custos_wrap_alg_to_string (alg), alg);
       return NULL;
     }
   if (!check_ecdh_wrapped_len (curve, wrapped_len, error))
@@ -415,7 +421,7 @@ custos_ecdh_es_unwrap_with_secret (CustosWrapAlg        alg,
   if (custos_secret_get_len (shared_secret) != curve->z_len)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                   "%s: the shared secret is %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT,
+                   _ ("%s: the shared secret is %zu bytes, expected %zu"),
                    custos_wrap_alg_to_string (alg), custos_secret_get_len (shared_secret), curve->z_len);
       return NULL;
     }
@@ -435,7 +441,7 @@ custos_ecdh_es_unwrap_with_secret (CustosWrapAlg        alg,
   if (custos_secret_get_len (kek) != CUSTOS_AES_KEY_LEN)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "%s: the unwrapped KEK is %" G_GSIZE_FORMAT " bytes, expected %d",
+                   _ ("%s: the unwrapped KEK is %zu bytes, expected %d"),
                    custos_wrap_alg_to_string (alg), custos_secret_get_len (kek), CUSTOS_AES_KEY_LEN);
       return NULL;
     }
@@ -450,7 +456,7 @@ check_kek (const CustosSecret  *kek,
   if (custos_secret_get_len (kek) == CUSTOS_AES_KEY_LEN)
     return TRUE;
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-               "%s wraps a %d-byte KEK, got %" G_GSIZE_FORMAT " bytes", custos_wrap_alg_to_string (alg),
+               _ ("%s wraps a %d-byte KEK, got %zu bytes"), custos_wrap_alg_to_string (alg),
                CUSTOS_AES_KEY_LEN, custos_secret_get_len (kek));
   return FALSE;
 }
@@ -485,7 +491,7 @@ custos_wrap_kek (EVP_PKEY            *recipient_public,
 
     default:
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                   "Unknown key wrap algorithm %d", alg);
+                   _ ("Unknown key wrap algorithm %d"), alg);
       return NULL;
     }
 }
@@ -519,7 +525,7 @@ custos_unwrap_kek (EVP_PKEY      *recipient_private,
 
     default:
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                   "Unknown key wrap algorithm %d", alg);
+                   _ ("Unknown key wrap algorithm %d"), alg);
       return NULL;
     }
 }
@@ -600,8 +606,9 @@ custos_rsa_oaep_sha256_unpad (const guint8  *block,
       block_len == 0 || block_len > modulus_len)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "RSA-OAEP-SHA256: a %" G_GSIZE_FORMAT "-byte block cannot be decoded for "
-                   "a %" G_GSIZE_FORMAT "-byte modulus", block_len, modulus_len);
+                   _ ("RSA-OAEP-SHA256: a %zu-byte block cannot be decoded for "
+                      "a %zu-byte modulus"),
+                   block_len, modulus_len);
       return NULL;
     }
 
@@ -616,7 +623,8 @@ custos_rsa_oaep_sha256_unpad (const guint8  *block,
   if (!mgf1_sha256_xor (seed, OAEP_HASH_LEN, db, db_len) ||
       !mgf1_sha256_xor (db, db_len, seed, OAEP_HASH_LEN))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "RSA-OAEP-SHA256: MGF1 failed");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("RSA-OAEP-SHA256: MGF1 failed"));
       return NULL;
     }
 
@@ -637,8 +645,9 @@ custos_rsa_oaep_sha256_unpad (const guint8  *block,
 
   if (!good)
     {
-      g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
-                           "RSA-OAEP-SHA256 decoding error (wrong private key or corrupted blob)");
+      g_set_error_literal (
+          error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_AUTH_FAILED,
+          _ ("RSA-OAEP-SHA256 decoding error (wrong private key or corrupted blob)"));
       return NULL;
     }
   return custos_secret_new_copy (db + msg_index, db_len - msg_index);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 
 /* Private keys from files */
 
@@ -82,7 +83,7 @@ set_key_load_error (GError                  **error,
     {
       ERR_clear_error ();
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE,
-                   "%s is encrypted and needs a passphrase", path);
+                   _ ("%s is encrypted and needs a passphrase"), path);
     }
   else if (req->asked)
     {
@@ -90,11 +91,11 @@ set_key_load_error (GError                  **error,
        * passphrase is by far the more likely cause. */
       ERR_clear_error ();
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE,
-                   "wrong passphrase for %s", path);
+                   _ ("wrong passphrase for %s"), path);
     }
   else
-    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "No %s private key found in %s",
-                       what, path);
+    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+                              _ ("No %s private key found in %s"), what, path);
 }
 
 static EVP_PKEY *
@@ -165,10 +166,10 @@ pkcs12_check_mac (PKCS12      *p12,
 
   if (passphrase == NULL)
     g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE,
-                 "%s is encrypted and needs a passphrase", path);
+                 _ ("%s is encrypted and needs a passphrase"), path);
   else
     g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE,
-                 "wrong passphrase for %s", path);
+                 _ ("wrong passphrase for %s"), path);
   return FALSE;
 }
 
@@ -189,15 +190,20 @@ load_pkcs12_key (PKCS12      *p12,
        * 3DES, which OpenSSL 3 only has in its legacy provider. */
       gboolean unsupported = ERR_GET_REASON (ERR_peek_last_error ()) == ERR_R_UNSUPPORTED;
 
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot read the PKCS#12 file %s%s",
-                         path, unsupported ? "; it may use a legacy cipher (RC2, 3DES): "
-                                             "export it again with AES" : "");
+      if (unsupported)
+        custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+                                  _ ("Cannot read the PKCS#12 file %s; it may use a legacy "
+                                     "cipher (RC2, 3DES): export it again with AES"),
+                                  path);
+      else
+        custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+                                  _ ("Cannot read the PKCS#12 file %s"), path);
       return NULL;
     }
   if (pkey == NULL)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "The PKCS#12 file %s has no private key", path);
+                   _ ("The PKCS#12 file %s has no private key"), path);
       return NULL;
     }
   ERR_clear_error ();
@@ -224,7 +230,7 @@ load_key_from_data (const guint8  *data,
   if (len > G_MAXINT)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
-                   "%s is too large to be a key file", path);
+                   _ ("%s is too large to be a key file"), path);
       return NULL;
     }
   if (looks_like_pem (data, len))

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-key-provider.h"
 
 G_DEFINE_QUARK (custos-key-error-quark, custos_key_error)
@@ -270,7 +271,7 @@ custos_key_provider_unwrap_kek (CustosKeyProvider       *self,
   if (iface->unwrap_kek == NULL)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-                   "%s cannot unwrap keys", G_OBJECT_TYPE_NAME (self));
+                   _ ("%s cannot unwrap keys"), G_OBJECT_TYPE_NAME (self));
       return NULL;
     }
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-keyring.h"
 
 #define DEFAULT_CACHE_LIFETIME_MS (10 * 60 * 1000)
@@ -77,7 +78,7 @@ no_key_error (CustosKeyring *self,
     }
 
   return g_error_new (CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-                      "no key for recipient %s; available: %s",
+                      _ ("no key for recipient %s; available: %s"),
                       hex, available->len > 0 ? available->str : "none");
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 #include "custos-key-provider.h"
 #include "custos-enroll-private.h"
 #include "custos-local-enroll.h"
@@ -23,7 +24,7 @@ generate_key (CustosKeyType   type,
   else
     pkey = EVP_PKEY_Q_keygen (NULL, NULL, "EC", "P-256");
   if (pkey == NULL)
-    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot generate a %s key",
+    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot generate a %s key"),
                               custos_key_type_to_string (type));
   return pkey;
 }
@@ -51,7 +52,7 @@ sign_in_software (const guint8  *tbs,
   return g_bytes_new_take (g_steal_pointer (&sig), sig_len);
 
 fail:
-  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot sign with the new key");
+  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("Cannot sign with the new key"));
   return NULL;
 }
 
@@ -69,7 +70,8 @@ encrypt_key (EVP_PKEY    *pkey,
       !PEM_write_bio_PrivateKey_ex (bio, pkey, EVP_aes_256_cbc (), (const guchar *) passphrase,
                                     (int) strlen (passphrase), NULL, NULL, NULL, NULL))
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot encrypt the new key");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot encrypt the new key"));
       return NULL;
     }
   len = BIO_get_mem_data (bio, &data);
@@ -107,14 +109,14 @@ check_arguments (const char  *key_path,
   if (passphrase == NULL || *passphrase == '\0')
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE,
-                   "a new key file needs a passphrase: %s would hold the key unencrypted",
+                   _ ("a new key file needs a passphrase: %s would hold the key unencrypted"),
                    key_path);
       return FALSE;
     }
   if (g_file_test (key_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                   "%s exists already; a key file is never overwritten", key_path);
+                   _ ("%s exists already; a key file is never overwritten"), key_path);
       return FALSE;
     }
   return TRUE;
@@ -306,7 +308,7 @@ custos_local_import_certificate (const char         *key_path,
   if (g_date_time_compare (now, custos_certificate_get_not_after (certificate)) > 0)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_EXPIRED,
-                   "the certificate for %s has expired", key_path);
+                   _ ("the certificate for %s has expired"), key_path);
       return NULL;
     }
   key = custos_private_key_load (key_path, passphrase, error);
@@ -315,7 +317,7 @@ custos_local_import_certificate (const char         *key_path,
   if (!custos_certificate_matches_key (certificate, key))
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-                   "the certificate is not for the key in %s", key_path);
+                   _ ("the certificate is not for the key in %s"), key_path);
       return NULL;
     }
   cn = custos_certificate_dup_common_name (certificate);

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-local-key-provider.h"
 
 typedef struct
@@ -68,7 +69,7 @@ describe_cert_source (const char *key_path,
 {
   if (cert_path != NULL)
     return g_strdup (cert_path);
-  return g_strdup_printf ("the certificate in %s", key_path);
+  return g_strdup_printf (_ ("the certificate in %s"), key_path);
 }
 
 static gboolean
@@ -85,7 +86,7 @@ check_key_matches (CustosCertificate  *cert,
 
   source = describe_cert_source (key_path, cert_path);
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-               "the private key %s does not match %s", key_path, source);
+               _ ("the private key %s does not match %s"), key_path, source);
   return FALSE;
 }
 
@@ -99,7 +100,7 @@ propagate_key_load_error (GError     **error,
   if (g_error_matches (load_error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE))
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_BAD_PASSPHRASE,
-                   "wrong passphrase for %s", key_path);
+                   _ ("wrong passphrase for %s"), key_path);
       g_error_free (load_error);
       return;
     }
@@ -145,7 +146,7 @@ certificate_from_x509 (X509    *x509,
     {
       ERR_clear_error ();
       g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-                           "cannot encode the certificate");
+                           _ ("cannot encode the certificate"));
       return NULL;
     }
   der = g_bytes_new (buf, len);
@@ -242,7 +243,7 @@ pkcs12_load_certificate (const char  *path,
     {
       ERR_clear_error ();
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-                   "%s is not a PKCS#12 file, so a certificate file is needed", path);
+                   _ ("%s is not a PKCS#12 file, so a certificate file is needed"), path);
       return NULL;
     }
 
@@ -265,11 +266,12 @@ pkcs12_load_certificate (const char  *path,
     }
   else if (passphrase == NULL)
     g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                 "passphrase needed for %s to read its certificate; "
-                 "give the passphrase or the certificate file", path);
+                 _ ("passphrase needed for %s to read its certificate; "
+                    "give the passphrase or the certificate file"),
+                 path);
   else
     g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-                 "no certificate for the private key in %s", path);
+                 _ ("no certificate for the private key in %s"), path);
 
   return ret;
 }
@@ -324,11 +326,11 @@ key_entry_unlock (KeyEntry         *entry,
   if (interaction == NULL)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                   "passphrase needed for %s", entry->key_path);
+                   _ ("passphrase needed for %s"), entry->key_path);
       return FALSE;
     }
 
-  description = g_strdup_printf ("Passphrase for the private key %s", entry->key_path);
+  description = g_strdup_printf (_ ("Passphrase for the private key %s"), entry->key_path);
   password = g_tls_password_new (entry->n_wrong > 0 ? G_TLS_PASSWORD_RETRY : G_TLS_PASSWORD_NONE,
                                  description);
 
@@ -340,11 +342,13 @@ key_entry_unlock (KeyEntry         *entry,
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
+      else if (local_error != NULL)
+        /* Translators: the second %s says why none was given. */
+        g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
+                     _ ("passphrase needed for %s: %s"), entry->key_path, local_error->message);
       else
         g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                     "passphrase needed for %s%s%s", entry->key_path,
-                     local_error != NULL ? ": " : "",
-                     local_error != NULL ? local_error->message : "");
+                     _ ("passphrase needed for %s"), entry->key_path);
       return FALSE;
     }
 
@@ -447,14 +451,14 @@ custos_local_key_provider_unwrap_kek (CustosKeyProvider       *provider,
       g_autofree char *hex = custos_hex_encode (wrapped->recipient_id, CUSTOS_RECIPIENT_ID_LEN);
 
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-                   "no key for recipient %s", hex);
+                   _ ("no key for recipient %s"), hex);
       return NULL;
     }
 
   if (wrapped->alg == CUSTOS_WRAP_RSA_PKCS1_V15 && !g_atomic_int_get (&self->allow_legacy))
     {
       g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NOT_ENABLED,
-                           "RSA PKCS#1 v1.5 key unwrapping is not enabled (legacy)");
+                           _ ("RSA PKCS#1 v1.5 key unwrapping is not enabled (legacy)"));
       return NULL;
     }
 
@@ -473,7 +477,7 @@ custos_local_key_provider_unwrap_kek (CustosKeyProvider       *provider,
       g_autofree char *hex = custos_hex_encode (wrapped->recipient_id, CUSTOS_RECIPIENT_ID_LEN);
 
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                   "cannot unwrap the KEK of recipient %s (epoch %u) with %s: %s",
+                   _ ("cannot unwrap the KEK of recipient %s (epoch %u) with %s: %s"),
                    hex, wrapped->epoch, entry->key_path, local_error->message);
       return NULL;
     }

@@ -8,6 +8,7 @@
 
 #include "custos-crypto.h"
 #include "custos-enroll-private.h"
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-enroll.h"
 #include "custos-pkcs11-keygen.h"
 #include "custos-pkcs11-objects.h"
@@ -112,7 +113,7 @@ prefix_token (GError              **error,
 {
   g_autofree char *label = token_label (token);
 
-  g_prefix_error (error, "token “%s”: ", label);
+  g_prefix_error (error, _ ("token “%s”: "), label);
 }
 
 static gboolean
@@ -314,8 +315,9 @@ set_no_key_error (CustosCertificate  *certificate,
   g_autofree char *subject = custos_certificate_dup_subject (certificate);
 
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-               "%s for the certificate “%s”: it was issued for a key made elsewhere, or the "
-               "key was deleted", what, subject);
+               _ ("%s for the certificate “%s”: it was issued for a key made elsewhere, or the "
+                  "key was deleted"),
+               what, subject);
 }
 
 /* CustosPkcs11AdminFunc */
@@ -381,7 +383,7 @@ check_importable (CustosCertificate  *certificate,
         custos_certificate_get_not_after (certificate));
 
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_EXPIRED,
-                   "the certificate “%s” expired on %s", subject, date);
+                   _ ("the certificate “%s” expired on %s"), subject, date);
       return FALSE;
     }
   return TRUE;

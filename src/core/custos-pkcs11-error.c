@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-private.h"
 
 G_DEFINE_QUARK (custos-pkcs11-error-quark, custos_pkcs11_error)
@@ -71,7 +72,10 @@ custos_pkcs11_set_error (GError     **error,
 
   /* The code is the CK_RV; vendor codes above G_MAXINT wrap, which is
    * fine for a code nobody can name anyway. */
-  g_set_error (error, CUSTOS_PKCS11_ERROR, (gint) rv, "%s: %s (%s)", what,
+  /* Translators: what failed, p11-kit's explanation of the PKCS#11 return
+   * value (English), and its name, e.g. "cannot log in to the token “A”:
+   * The user's PIN is incorrect (CKR_PIN_INCORRECT)". */
+  g_set_error (error, CUSTOS_PKCS11_ERROR, (gint) rv, _ ("%s: %s (%s)"), what,
                p11_kit_strerror (rv), name);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-keygen.h"
 
 #define MAX_SIGNATURE 512
@@ -143,11 +144,15 @@ custos_pkcs11_generate_key_pair (CK_FUNCTION_LIST     *funcs,
   if (rv != CKR_OK)
     {
       /* Cards provisioned by their issuer (CAC, most PIV) make none. */
-      custos_pkcs11_set_error (error, rv, "cannot generate a %s key pair on the token%s",
-                               custos_key_type_to_string (type),
-                               rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID
-                                 ? " (this card or its driver makes no key pairs; its keys come "
-                                   "from its issuer)" : "");
+      if (rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_MECHANISM_INVALID)
+        custos_pkcs11_set_error (error, rv,
+                                 _ ("cannot generate a %s key pair on the token (this card or "
+                                    "its driver makes no key pairs; its keys come from its "
+                                    "issuer)"),
+                                 custos_key_type_to_string (type));
+      else
+        custos_pkcs11_set_error (error, rv, _ ("cannot generate a %s key pair on the token"),
+                                 custos_key_type_to_string (type));
       return FALSE;
     }
   return TRUE;
@@ -226,7 +231,7 @@ sign_rsa (CustosPkcs11Signer  *signer,
     }
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot sign with the new key on the token");
+      custos_pkcs11_set_error (error, rv, _ ("cannot sign with the new key on the token"));
       return NULL;
     }
   return sig;
@@ -248,8 +253,9 @@ ecdsa_raw_to_der (GBytes  *raw,
   if (sig == NULL || len != 2 * P256_FIELD)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_SIGNATURE,
-                   "the token's ECDSA signature is %" G_GSIZE_FORMAT " bytes, not r || s "
-                   "(%d)", len, 2 * P256_FIELD);
+                   _ ("the token's ECDSA signature is %zu bytes, not r || s "
+                      "(%d)"),
+                   len, 2 * P256_FIELD);
       return NULL;
     }
   r = BN_bin2bn (data, P256_FIELD, NULL);
@@ -259,14 +265,14 @@ ecdsa_raw_to_der (GBytes  *raw,
       BN_free (r);
       BN_free (s);
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_FAILED,
-                           "cannot encode the ECDSA signature");
+                           _ ("cannot encode the ECDSA signature"));
       return NULL;
     }
   der_len = i2d_ECDSA_SIG (sig, &der);
   if (der_len <= 0)
     {
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_FAILED,
-                           "cannot encode the ECDSA signature");
+                           _ ("cannot encode the ECDSA signature"));
       return NULL;
     }
   ret = g_bytes_new (der, der_len);
@@ -290,7 +296,7 @@ sign_ecdsa (CustosPkcs11Signer  *signer,
   rv = sign_once (signer, CKM_ECDSA, digest, sizeof digest, &raw);
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot sign with the new key on the token");
+      custos_pkcs11_set_error (error, rv, _ ("cannot sign with the new key on the token"));
       return NULL;
     }
   return ecdsa_raw_to_der (raw, error);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-modules.h"
 
 #define MAX_SLOT_EVENTS 64
@@ -121,8 +122,12 @@ add_module (CustosPkcs11Modules  *self,
     {
       const char *detail = p11_kit_message ();
 
-      custos_pkcs11_set_error (error, rv, "cannot initialize the PKCS#11 module %s%s%s", name,
-                               detail != NULL ? ": " : "", detail != NULL ? detail : "");
+      if (detail != NULL)
+        /* Translators: the second %s is the module's own message (English). */
+        custos_pkcs11_set_error (error, rv, _ ("cannot initialize the PKCS#11 module %s: %s"), name,
+                                 detail);
+      else
+        custos_pkcs11_set_error (error, rv, _ ("cannot initialize the PKCS#11 module %s"), name);
       return FALSE;
     }
 
@@ -154,7 +159,7 @@ load_registry (CustosPkcs11Modules  *self,
       const char *detail = p11_kit_message ();
 
       g_set_error (error, CUSTOS_PKCS11_ERROR, CKR_GENERAL_ERROR,
-                   "cannot load the PKCS#11 modules registered with p11-kit: %s",
+                   _ ("cannot load the PKCS#11 modules registered with p11-kit: %s"),
                    detail != NULL ? detail : "unknown error");
       return FALSE;
     }
@@ -186,7 +191,7 @@ load_single (CustosPkcs11Modules  *self,
       const char *detail = p11_kit_message ();
 
       g_set_error (error, CUSTOS_PKCS11_ERROR, CKR_GENERAL_ERROR,
-                   "cannot load the PKCS#11 module %s: %s", module_path,
+                   _ ("cannot load the PKCS#11 module %s: %s"), module_path,
                    detail != NULL ? detail : "unknown error");
       return FALSE;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-objects.h"
 
 #define FIND_BATCH 32
@@ -65,7 +66,7 @@ custos_pkcs11_objects_find (CK_FUNCTION_LIST   *funcs,
     }
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot search the token");
+      custos_pkcs11_set_error (error, rv, _ ("cannot search the token"));
       return NULL;
     }
   return g_steal_pointer (&found);
@@ -154,13 +155,14 @@ custos_pkcs11_objects_store_certificate (CK_FUNCTION_LIST   *funcs,
 
   if (x == NULL)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT, "Cannot parse the certificate");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_INPUT,
+                                _ ("Cannot parse the certificate"));
       return FALSE;
     }
   if (!encode_names (x, &subject, &issuer, &serial))
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                "Cannot encode the certificate's names");
+                                _ ("Cannot encode the certificate's names"));
       return FALSE;
     }
 
@@ -182,7 +184,7 @@ custos_pkcs11_objects_store_certificate (CK_FUNCTION_LIST   *funcs,
   }
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot store the certificate on the token");
+      custos_pkcs11_set_error (error, rv, _ ("cannot store the certificate on the token"));
       return FALSE;
     }
   return TRUE;
@@ -202,7 +204,7 @@ pkey_from_params (const char  *type,
       EVP_PKEY_fromdata (ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
     {
       custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                                "The token's %s public key is not valid", type);
+                                _ ("The token's %s public key is not valid"), type);
       return NULL;
     }
   return pkey;
@@ -228,7 +230,8 @@ rsa_public_key (GBytes  *modulus,
   BN_free (e);
   if (!ok)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "Cannot read an RSA public key");
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                                _ ("Cannot read an RSA public key"));
       return NULL;
     }
   return pkey_from_params ("RSA", params, error);
@@ -274,7 +277,7 @@ ec_public_key (GBytes  *ec_params,
   else
     {
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                           "the token's EC key is on a curve other than P-256 and P-384");
+                           _ ("the token's EC key is on a curve other than P-256 and P-384"));
       return NULL;
     }
 
@@ -282,7 +285,7 @@ ec_public_key (GBytes  *ec_params,
   if (point == NULL)
     {
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                           "the token's CKA_EC_POINT is not an uncompressed point");
+                           _ ("the token's CKA_EC_POINT is not an uncompressed point"));
       return NULL;
     }
 
@@ -312,7 +315,7 @@ custos_pkcs11_objects_get_public_key (CK_FUNCTION_LIST   *funcs,
   if (type_bytes == NULL || g_bytes_get_size (type_bytes) != sizeof type)
     {
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                           "the token's key object has no key type");
+                           _ ("the token's key object has no key type"));
       return NULL;
     }
   memcpy (&type, g_bytes_get_data (type_bytes, NULL), sizeof type);
@@ -332,7 +335,7 @@ custos_pkcs11_objects_get_public_key (CK_FUNCTION_LIST   *funcs,
         return ec_public_key (a, b, error);
     }
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-               "the token does not show the public key of a key object (type 0x%lx)",
+               _ ("the token does not show the public key of a key object (type 0x%lx)"),
                (gulong) type);
   return NULL;
 }

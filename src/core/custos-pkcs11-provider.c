@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-modules.h"
 #include "custos-pkcs11-provider-private.h"
 
@@ -408,8 +409,8 @@ set_no_key_error (CustosPkcs11Provider  *self,
     }
 
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-               "no smart card or token holds the key for this recipient: insert the card with "
-               "the certificate whose SHA-256 fingerprint is %s (tokens present: %s)",
+               _ ("no smart card or token holds the key for this recipient: insert the card with "
+                  "the certificate whose SHA-256 fingerprint is %s (tokens present: %s)"),
                needed, present->len > 0 ? present->str : "none");
 }
 
@@ -437,7 +438,7 @@ custos_pkcs11_provider_unwrap_kek (CustosKeyProvider       *provider,
   if (wrapped->alg == CUSTOS_WRAP_RSA_PKCS1_V15 && !g_atomic_int_get (&self->allow_legacy))
     {
       g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NOT_ENABLED,
-                           "RSA PKCS#1 v1.5 key unwrapping is not enabled (legacy)");
+                           _ ("RSA PKCS#1 v1.5 key unwrapping is not enabled (legacy)"));
       return NULL;
     }
 
@@ -471,7 +472,7 @@ custos_pkcs11_provider_initable_init_impl (GInitable     *initable,
       if (res != P11_KIT_URI_OK)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a PKCS#11 URI: %s", self->uri_string,
+                       _ ("“%s” is not a PKCS#11 URI: %s"), self->uri_string,
                        p11_kit_uri_message (res));
           return FALSE;
         }
@@ -921,7 +922,7 @@ custos_pkcs11_provider_dup_session (CustosPkcs11Provider   *self,
         return custos_pkcs11_session_ref (session);
     }
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_REMOVED,
-               "the token “%s” is no longer present", token->label);
+               _ ("the token “%s” is no longer present"), token->label);
   return NULL;
 }
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-pin.h"
 #include "custos-pkcs11-session.h"
 #include "custos-pin-pad.h"
@@ -225,7 +226,7 @@ find_objects (CustosPkcs11Session  *self,
   rv = self->funcs->C_FindObjectsInit (self->handle, match, n_match);
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot search the token “%s”", self->label);
+      custos_pkcs11_set_error (error, rv, _ ("cannot search the token “%s”"), self->label);
       return FALSE;
     }
   do
@@ -239,7 +240,7 @@ find_objects (CustosPkcs11Session  *self,
 
   if (rv != CKR_OK)
     {
-      custos_pkcs11_set_error (error, rv, "cannot search the token “%s”", self->label);
+      custos_pkcs11_set_error (error, rv, _ ("cannot search the token “%s”"), self->label);
       return FALSE;
     }
   return TRUE;
@@ -385,7 +386,7 @@ check_removal (CustosPkcs11Session  *self,
   /* The handle is dead; a card put back gets a new session. */
   self->open = FALSE;
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_REMOVED,
-               "the token “%s” was removed (%s)", self->label,
+               _ ("the token “%s” was removed (%s)"), self->label,
                rv != CKR_OK ? p11_kit_strerror (rv) : "no longer present");
   return TRUE;
 }
@@ -405,7 +406,7 @@ ensure_open (CustosPkcs11Session  *self,
   if (rv != CKR_OK)
     {
       if (!check_removal (self, rv, error))
-        custos_pkcs11_set_error (error, rv, "cannot open a session on the token “%s”",
+        custos_pkcs11_set_error (error, rv, _ ("cannot open a session on the token “%s”"),
                                  self->label);
       return FALSE;
     }
@@ -499,12 +500,12 @@ static const char *
 describe_tries (CK_FLAGS flags)
 {
   if (flags & CKF_USER_PIN_LOCKED)
-    return "the PIN is now locked";
+    return _ ("the PIN is now locked");
   if (flags & CKF_USER_PIN_FINAL_TRY)
-    return "one try is left before the PIN locks";
+    return _ ("one try is left before the PIN locks");
   if (flags & CKF_USER_PIN_COUNT_LOW)
-    return "the token reports few tries left";
-  return "the token does not say how many tries are left";
+    return _ ("the token reports few tries left");
+  return _ ("the token does not say how many tries are left");
 }
 
 static gboolean
@@ -527,24 +528,24 @@ report_login_failure (CustosPkcs11Session  *self,
       g_set_error (error, CUSTOS_KEY_ERROR,
                    (flags & CKF_USER_PIN_LOCKED) ? CUSTOS_KEY_ERROR_LOCKED
                                                  : CUSTOS_KEY_ERROR_BAD_PASSPHRASE,
-                   "wrong PIN for the token “%s” (%s); %s", self->label,
+                   _ ("wrong PIN for the token “%s” (%s); %s"), self->label,
                    p11_kit_strerror (rv), describe_tries (flags));
       return FALSE;
 
     case CKR_PIN_LOCKED:
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                   "the PIN of the token “%s” is locked; unblock it with the SO PIN (PUK)",
+                   _ ("the PIN of the token “%s” is locked; unblock it with the SO PIN (PUK)"),
                    self->label);
       return FALSE;
 
     case CKR_PIN_EXPIRED:
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                   "the PIN of the token “%s” has expired; change it first", self->label);
+                   _ ("the PIN of the token “%s” has expired; change it first"), self->label);
       return FALSE;
 
     default:
       if (!check_removal (self, rv, error))
-        custos_pkcs11_set_error (error, rv, "cannot log in to the token “%s”", self->label);
+        custos_pkcs11_set_error (error, rv, _ ("cannot log in to the token “%s”"), self->label);
       return FALSE;
     }
 }
@@ -566,11 +567,11 @@ ask_pin (CustosPkcs11Session  *self,
   if (interaction == NULL)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                   "PIN needed for the token “%s”", self->label);
+                   _ ("PIN needed for the token “%s”"), self->label);
       return FALSE;
     }
 
-  description = g_strdup_printf ("PIN for the token “%s”", self->label);
+  description = g_strdup_printf (_ ("PIN for the token “%s”"), self->label);
   pin = custos_pkcs11_pin_new (flags, description);
   g_atomic_int_inc (&stats->prompts);
 
@@ -586,11 +587,13 @@ ask_pin (CustosPkcs11Session  *self,
 
   if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_propagate_error (error, g_steal_pointer (&local_error));
+  else if (local_error != NULL)
+    /* Translators: the second %s says why none was given. */
+    g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
+                 _ ("PIN needed for the token “%s”: %s"), self->label, local_error->message);
   else
     g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                 "PIN needed for the token “%s”%s%s", self->label,
-                 local_error != NULL ? ": " : "",
-                 local_error != NULL ? local_error->message : "");
+                 _ ("PIN needed for the token “%s”"), self->label);
   return FALSE;
 }
 
@@ -683,9 +686,9 @@ require_private_key (CustosPkcs11Session   *self,
     return CK_INVALID_HANDLE;
 
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-               "the token “%s” holds the certificate %s (“%s”) but no private key with "
-               "its CKA_ID %s", self->label, fp, cert->label,
-               id_len > 0 ? cert->id_hex : "(none)");
+               _ ("the token “%s” holds the certificate %s (“%s”) but no private key with "
+                  "its CKA_ID %s"),
+               self->label, fp, cert->label, id_len > 0 ? cert->id_hex : "(none)");
   return CK_INVALID_HANDLE;
 }
 
@@ -705,7 +708,7 @@ propagate_operation_error (CustosPkcs11Session  *self,
   if (g_error_matches (op_error, CUSTOS_PKCS11_ERROR, CKR_USER_NOT_LOGGED_IN))
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_LOCKED,
-                   "logged out of the token “%s” meanwhile", self->label);
+                   _ ("logged out of the token “%s” meanwhile"), self->label);
       g_error_free (op_error);
       return;
     }
@@ -765,7 +768,7 @@ custos_pkcs11_session_unwrap_kek (CustosPkcs11Session     *self,
     {
       custos_secret_unref (kek);
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_REMOVED,
-                   "the token “%s” was removed", self->label);
+                   _ ("the token “%s” was removed"), self->label);
       return NULL;
     }
   return kek;
@@ -834,10 +837,12 @@ open_rw_session (CustosPkcs11Session  *self,
   if (check_removal (self, rv, error))
     return FALSE;
   if (rv == CKR_TOKEN_WRITE_PROTECTED)
-    custos_pkcs11_set_error (error, rv, "the token “%s” is write-protected: keys and "
-                             "certificates cannot be added to it", self->label);
+    custos_pkcs11_set_error (error, rv,
+                             _ ("the token “%s” is write-protected: keys and "
+                                "certificates cannot be added to it"),
+                             self->label);
   else
-    custos_pkcs11_set_error (error, rv, "cannot open a read-write session on the token “%s”",
+    custos_pkcs11_set_error (error, rv, _ ("cannot open a read-write session on the token “%s”"),
                              self->label);
   return FALSE;
 }
@@ -874,7 +879,7 @@ run_admin_locked (CustosPkcs11Session    *self,
     {
       if (op_error == NULL)
         g_set_error (&op_error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_FAILED,
-                     "the operation on the token “%s” failed", self->label);
+                     _ ("the operation on the token “%s” failed"), self->label);
       propagate_operation_error (self, op_error, error);
       return FALSE;
     }

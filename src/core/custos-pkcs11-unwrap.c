@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-pkcs11-unwrap.h"
 
 /* Errors of the operation itself: bad ciphertext is an unwrap failure,
@@ -19,7 +20,8 @@ set_operation_error (CustosPkcs11KeyOp  *op,
 {
   g_autoptr (GError) local_error = NULL;
 
-  custos_pkcs11_set_error (&local_error, rv, "%s on the token “%s”", what, op->token_label);
+  /* Translators: the operation that failed (e.g. "RSA-OAEP unwrap"), and the token’s label. */
+  custos_pkcs11_set_error (&local_error, rv, _ ("%s on the token “%s”"), what, op->token_label);
   if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
     g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
                          local_error->message);
@@ -73,7 +75,7 @@ check_kek_len (CustosPkcs11KeyOp    *op,
   if (custos_secret_get_len (kek) == CUSTOS_AES_KEY_LEN)
     return kek;
   g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-               "the token “%s” unwrapped %" G_GSIZE_FORMAT " bytes, a KEK is %d",
+               _ ("the token “%s” unwrapped %zu bytes, a KEK is %d"),
                op->token_label, custos_secret_get_len (kek), CUSTOS_AES_KEY_LEN);
   custos_secret_unref (kek);
   return NULL;
@@ -103,7 +105,8 @@ rsa_raw_oaep (CustosPkcs11KeyOp    *op,
   if (kek == NULL)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                   "%s (token “%s”)", local_error->message, op->token_label);
+                   /* Translators: an error message, and the label of the token it happened on. */
+                   _ ("%s (token “%s”)"), local_error->message, op->token_label);
       return NULL;
     }
   return check_kek_len (op, kek, error);
@@ -173,10 +176,10 @@ unwrap_rsa (CustosPkcs11KeyOp       *op,
       g_bytes_get_size (wrapped->wrapped) != modulus_len)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                   "the wrapped KEK (%" G_GSIZE_FORMAT " bytes, %s) does not fit the %s key of "
-                   "“%s” on the token “%s”", g_bytes_get_size (wrapped->wrapped),
-                   custos_wrap_alg_to_string (wrapped->alg), cert->key_type, cert->label,
-                   op->token_label);
+                   _ ("the wrapped KEK (%zu bytes, %s) does not fit the %s key of "
+                      "“%s” on the token “%s”"),
+                   g_bytes_get_size (wrapped->wrapped), custos_wrap_alg_to_string (wrapped->alg),
+                   cert->key_type, cert->label, op->token_label);
       return NULL;
     }
 
@@ -305,10 +308,10 @@ unwrap_ecdh (CustosPkcs11KeyOp       *op,
   if (cert->wrap_alg != wrapped->alg || wrapped_len != point_len + CUSTOS_KWP_WRAPPED_LEN)
     {
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                   "the wrapped KEK (%" G_GSIZE_FORMAT " bytes, %s) does not fit the %s key of "
-                   "“%s” on the token “%s”", wrapped_len,
-                   custos_wrap_alg_to_string (wrapped->alg), cert->key_type, cert->label,
-                   op->token_label);
+                   _ ("the wrapped KEK (%zu bytes, %s) does not fit the %s key of "
+                      "“%s” on the token “%s”"),
+                   wrapped_len, custos_wrap_alg_to_string (wrapped->alg), cert->key_type,
+                   cert->label, op->token_label);
       return NULL;
     }
 
@@ -321,7 +324,7 @@ unwrap_ecdh (CustosPkcs11KeyOp       *op,
                                            &local_error);
   if (kek == NULL)
     g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                 "%s (token “%s”)", local_error->message, op->token_label);
+                 _ ("%s (token “%s”)"), local_error->message, op->token_label);
   return kek;
 }
 
@@ -343,7 +346,7 @@ custos_pkcs11_unwrap (CustosPkcs11KeyOp       *op,
 
     default:
       g_set_error (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_UNWRAP_FAILED,
-                   "unknown key wrap algorithm %d", wrapped->alg);
+                   _ ("unknown key wrap algorithm %d"), wrapped->alg);
       return NULL;
     }
 }

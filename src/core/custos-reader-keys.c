@@ -4,8 +4,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-reader-private.h"
 
 /* Keys */
@@ -70,7 +72,8 @@ custos_reader_handle_recipient (CustosReader *self,
   if (!custos_recipient_record_parse (body, len, &rr, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         /* Translators: a byte offset in the file, and what is wrong there. */
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       return;
     }
   id = g_bytes_new (rr.recipient_id, CUSTOS_RECIPIENT_ID_LEN);
@@ -104,7 +107,7 @@ custos_reader_handle_key (CustosReader *self,
   if (!custos_key_record_parse (body, len, &kr, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       return;
     }
   if (!is_ours (self, kr.recipient_id))
@@ -138,7 +141,8 @@ report_key_failure (CustosReader           *self,
                     const GError           *error)
 {
   custos_report_add (self->report, CUSTOS_ISSUE_KEY_FAILED, offset, d->stream, d->period,
-                     d->counter, G_MININT64, "%s: %s", what, error->message);
+                     /* Translators: what could not be opened (a key of a recipient), and why. */
+                     d->counter, G_MININT64, _ ("%s: %s"), what, error->message);
 }
 
 /* The KEK of a key record's (recipient, epoch). Only a damaged copy makes
@@ -161,7 +165,7 @@ get_kek (CustosReader           *self,
   if (g_hash_table_contains (self->failed_keks, k))
     return NULL;
   copies = g_hash_table_lookup (self->wrapped_keks, k);
-  what = g_strdup_printf ("key of recipient %s… for epoch %u", hex, kr->epoch);
+  what = g_strdup_printf (_ ("key of recipient %s… for epoch %u"), hex, kr->epoch);
   while (copies != NULL && copies->len > 0)
     {
       g_autoptr (GError) error = NULL;

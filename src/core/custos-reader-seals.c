@@ -4,8 +4,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-reader-private.h"
 
 /* Seals */
@@ -115,14 +117,16 @@ note_packet (CustosReader      *self,
     custos_report_add (self->report, status == CUSTOS_VERIFY_ALTERED ? CUSTOS_ISSUE_ALTERED
                                                                      : CUSTOS_ISSUE_UNSIGNED,
                        e->offset, -1, 0, 0, G_MININT64,
-                       "descriptor at offset %" G_GUINT64_FORMAT ": %s", e->offset, why);
+                       _ ("descriptor at offset %" PRIu64 ": %s"), e->offset, why);
   else
     custos_report_add (self->report,
-                       status == CUSTOS_VERIFY_ALTERED ? CUSTOS_ISSUE_ALTERED
+                       status == CUSTOS_VERIFY_ALTERED   ? CUSTOS_ISSUE_ALTERED
                        : status == CUSTOS_VERIFY_MISSING ? CUSTOS_ISSUE_MISSING
                                                          : CUSTOS_ISSUE_UNSIGNED,
                        e->offset, e->stream, e->period, e->counter, e->utc_us,
-                       "stream %d period %u packet %u: %s", e->stream, e->period, e->counter, why);
+                       /* Translators: a packet of the recording, and what is wrong with it. */
+                       _ ("stream %d period %u packet %u: %s"), e->stream, e->period, e->counter,
+                       why);
 }
 
 void
@@ -134,7 +138,7 @@ custos_reader_finish_unsigned (CustosReader *self,
       SegEntry *e = &g_array_index (self->seg, SegEntry, i);
 
       note_packet (self, e, e->gcm_failed ? CUSTOS_VERIFY_ALTERED : CUSTOS_VERIFY_UNSIGNED,
-                   e->gcm_failed ? "failed authentication (GCM)" : why);
+                   e->gcm_failed ? _ ("failed authentication (GCM)") : why);
     }
   emit_result (self, NULL, 0, why);
   custos_reader_segment_reset (self);
@@ -153,18 +157,18 @@ check_seal_signature (CustosReader           *self,
   if (signer == NULL)
     {
       *status = CUSTOS_VERIFY_UNSIGNED;
-      return "sealed by an unknown signer (no signer certificate in the data)";
+      return _ ("sealed by an unknown signer (no signer certificate in the data)");
     }
   if (!custos_verify_signature (custos_certificate_get_public_key (signer->cert), seal->sig_alg,
                                 body, seal->signed_len, seal->sig, seal->sig_len, &error))
     {
       *status = CUSTOS_VERIFY_ALTERED;
-      return "the seal's signature is invalid";
+      return _ ("the seal's signature is invalid");
     }
   if (self->ca_file != NULL && !signer->trusted)
     {
       *status = CUSTOS_VERIFY_UNSIGNED;
-      return signer->problem ? signer->problem : "the signer is not trusted";
+      return signer->problem ? signer->problem : _ ("the signer is not trusted");
     }
   *status = CUSTOS_VERIFY_VERIFIED;
   return NULL;
@@ -180,11 +184,11 @@ check_continuity (CustosReader           *self,
     return TRUE;
   if (seal->segment != self->prev_segment + 1)
     custos_report_add (self->report, CUSTOS_ISSUE_MISSING_SEGMENT, offset, -1, 0, 0, G_MININT64,
-                       "segments %u to %u are missing before offset %" G_GUINT64_FORMAT,
+                       _ ("segments %u to %u are missing before offset %" PRIu64),
                        self->prev_segment + 1, seal->segment - 1, offset);
   else if (memcmp (seal->prev, self->prev_digest, CUSTOS_SHA256_LEN) != 0)
     custos_report_add (self->report, CUSTOS_ISSUE_MISSING_SEGMENT, offset, -1, 0, 0, G_MININT64,
-                       "segment %u does not follow the segment before it (replaced or spliced)",
+                       _ ("segment %u does not follow the segment before it (replaced or spliced)"),
                        seal->segment);
   else
     return TRUE;
@@ -257,8 +261,10 @@ report_missing (CustosReader           *self,
           self->report->missing++;
           add_verdict (self, r.stream, r.period, c, G_MININT64, 0, CUSTOS_VERIFY_MISSING);
           custos_report_add (self->report, CUSTOS_ISSUE_MISSING, 0, r.stream, r.period, c,
-                             G_MININT64, "stream %u period %u packet %u: sealed in segment %u, "
-                             "never received", r.stream, r.period, c, seal->segment);
+                             G_MININT64,
+                             _ ("stream %u period %u packet %u: sealed in segment %u, "
+                                "never received"),
+                             r.stream, r.period, c, seal->segment);
         }
     }
   return missing;
@@ -291,22 +297,22 @@ localise_failure (CustosReader           *self,
 
       if (status[i] == CUSTOS_VERIFY_ALTERED)
         note_packet (self, e, CUSTOS_VERIFY_ALTERED,
-                     e->gcm_failed ? "failed authentication (GCM)" : "not in its seal");
+                     e->gcm_failed ? _ ("failed authentication (GCM)") : _ ("not in its seal"));
       else if (named > 0)
         note_packet (self, e, CUSTOS_VERIFY_MATCHED, NULL);
       else
         note_packet (self, e, CUSTOS_VERIFY_ALTERED,
-                     missing < 0 ? "its seal is inconsistent"
-                                 : "its segment differs from the seal (changed by a key holder, "
-                                   "reordered, or a plaintext stream altered)");
+                     missing < 0 ? _ ("its seal is inconsistent")
+                                 : _ ("its segment differs from the seal (changed by a key holder, "
+                                      "reordered, or a plaintext stream altered)"));
     }
   if (missing < 0)
-    return "the seal is inconsistent";
+    return _ ("the seal is inconsistent");
   if (missing > 0)
-    return "packets the seal lists never arrived";
+    return _ ("packets the seal lists never arrived");
   if (named > 0)
-    return "packets differ from what was sealed";
-  return "the segment differs from its seal";
+    return _ ("packets differ from what was sealed");
+  return _ ("the segment differs from its seal");
 }
 
 void
@@ -328,7 +334,7 @@ custos_reader_handle_seal (CustosReader *self,
   if (!custos_seal_record_parse (body, len, &seal, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_SEAL, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       custos_reader_finish_unsigned (self, "its seal is unreadable");
       return;
     }
@@ -343,7 +349,7 @@ custos_reader_handle_seal (CustosReader *self,
     {
       self->report->segments_failed++;
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_SEAL, offset, -1, 0, 0, G_MININT64,
-                         "segment %u: %s", seal.segment, why);
+                         _ ("segment %u: %s"), seal.segment, why);
       for (guint i = 0; i < self->seg->len; i++)
         {
           SegEntry *e = &g_array_index (self->seg, SegEntry, i);
@@ -357,7 +363,7 @@ custos_reader_handle_seal (CustosReader *self,
         {
           SegEntry *e = &g_array_index (self->seg, SegEntry, i);
           note_packet (self, e, e->gcm_failed ? CUSTOS_VERIFY_ALTERED : CUSTOS_VERIFY_VERIFIED,
-                       "failed authentication (GCM)");
+                       _ ("failed authentication (GCM)"));
           if (e->gcm_failed)
             problem = "a packet failed authentication (GCM)";
         }

@@ -4,8 +4,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-reader-private.h"
 
 /* Seeking */
@@ -27,7 +29,7 @@ read_at (CustosReader *self,
   if (got != len)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                   "the index points past the end of the file (offset %" G_GUINT64_FORMAT ")",
+                   _ ("the index points past the end of the file (offset %" PRIu64 ")"),
                    offset);
       return FALSE;
     }
@@ -75,7 +77,7 @@ read_toc (CustosReader *self,
   if (memcmp (tail + 8, CUSTOS_TOC_MAGIC, CUSTOS_TOC_MAGIC_LEN) != 0 || toc_offset >= (guint64) size)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file has no index (unfinished recording or a live capture)");
+                           _ ("the file has no index (unfinished recording or a live capture)"));
       return NULL;
     }
   rec = read_record_at (self, toc_offset, &h, cancellable, error);
@@ -84,7 +86,7 @@ read_toc (CustosReader *self,
   if (h.type != CUSTOS_RECORD_TOC)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file's trailer does not point at its table of contents");
+                           _ ("the file's trailer does not point at its table of contents"));
       return NULL;
     }
   return custos_toc_record_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, toc_offset, error);
@@ -108,7 +110,7 @@ find_keyframe (CustosReader      *self,
   if (toc->len == 0)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file's index is empty");
+                           _ ("the file's index is empty"));
       return FALSE;
     }
   for (guint i = 0; i < toc->len; i++)
@@ -208,7 +210,7 @@ seek_locked (CustosReader *self,
   if (!G_IS_SEEKABLE (self->input) || !g_seekable_can_seek (G_SEEKABLE (self->input)))
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "this input cannot seek");
+                           _ ("this input cannot seek"));
       return FALSE;
     }
   ok = find_keyframe (self, time_us, &ir, &keyframe, cancellable, error) &&
@@ -253,7 +255,7 @@ custos_reader_get_time_range (CustosReader *self,
   if (!G_IS_SEEKABLE (self->input) || !g_seekable_can_seek (G_SEEKABLE (self->input)))
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "this input cannot seek");
+                           _ ("this input cannot seek"));
       return FALSE;
     }
   /* The window expects the input where it left it; reading may be going
@@ -269,14 +271,14 @@ custos_reader_get_time_range (CustosReader *self,
     {
       if (local == NULL)
         g_set_error_literal (&local, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                             "the file is too short to hold an index");
+                             _ ("the file is too short to hold an index"));
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
   if (toc->len == 0)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           "the file's index is empty");
+                           _ ("the file's index is empty"));
       return FALSE;
     }
   *first_us = G_MAXINT64;

@@ -4,8 +4,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-reader-private.h"
 
 /* Input window */
@@ -116,8 +118,11 @@ report_damage (CustosReader *self,
   self->report->damaged_bytes += to - from;
   self->report->damaged_regions++;
   custos_report_add (self->report, CUSTOS_ISSUE_DAMAGED, from, -1, 0, 0, G_MININT64,
-                     "%" G_GUINT64_FORMAT " damaged bytes at offset %" G_GUINT64_FORMAT
-                     " skipped (%s)", to - from, from, why);
+                     g_dngettext (custos_i18n_domain (),
+                                  "%" PRIu64 " damaged byte at offset %" PRIu64 " skipped (%s)",
+                                  "%" PRIu64 " damaged bytes at offset %" PRIu64 " skipped (%s)",
+                                  to - from),
+                     to - from, from, why);
 }
 
 /* Moves to the next believable record after the current position; FALSE
@@ -183,10 +188,10 @@ report_truncated (CustosReader *self,
                   gsize         wanted)
 {
   self->report->truncated = TRUE;
-  custos_report_add (self->report, CUSTOS_ISSUE_TRUNCATED, offset, -1, 0, 0, G_MININT64,
-                     "the data ends inside a record at offset %" G_GUINT64_FORMAT
-                     " (%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes present)",
-                     offset, present, wanted);
+  custos_report_add (
+      self->report, CUSTOS_ISSUE_TRUNCATED, offset, -1, 0, 0, G_MININT64,
+      _ ("the data ends inside a record at offset %" PRIu64 " (%zu of %zu bytes present)"), offset,
+      present, wanted);
 }
 
 /* A record that runs past the end is either the cut-off last record or a

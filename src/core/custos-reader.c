@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-reader-private.h"
 
 
@@ -365,7 +367,7 @@ custos_reader_handle_file_header (CustosReader *self,
         g_propagate_error (error, g_steal_pointer (&local));
       else
         custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                           "offset %" G_GUINT64_FORMAT ": %s", offset, local->message);
+                           _ ("offset %" PRIu64 ": %s"), offset, local->message);
       return;
     }
   if (self->have_header && !same_recording (&self->header, &fh))
@@ -388,7 +390,7 @@ custos_reader_handle_stream (CustosReader *self,
   if (!custos_stream_info_parse (body, len, &info, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       return;
     }
   st = &self->streams[info.id];
@@ -396,8 +398,9 @@ custos_reader_handle_stream (CustosReader *self,
     st->info = custos_stream_info_copy (&info);
   else if (!custos_stream_info_equal (st->info, &info))
     custos_report_add (self->report, CUSTOS_ISSUE_CONFLICT, offset, info.id, 0, 0, G_MININT64,
-                       "stream %u is described differently at offset %" G_GUINT64_FORMAT
-                       "; keeping the first description", info.id, offset);
+                       _ ("stream %u is described differently at offset %" PRIu64
+                          "; keeping the first description"),
+                       info.id, offset);
   custos_stream_info_clear (&info);
 }
 
@@ -416,7 +419,7 @@ custos_reader_handle_signer (CustosReader *self,
   if (ders == NULL)
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       return;
     }
   chain = g_ptr_array_new_with_free_func (g_object_unref);
@@ -427,7 +430,7 @@ custos_reader_handle_signer (CustosReader *self,
       if (cert == NULL)
         {
           custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0,
-                             G_MININT64, "signer certificate %u: %s", i, error->message);
+                             G_MININT64, _ ("signer certificate %u: %s"), i, error->message);
           return;
         }
       g_ptr_array_add (chain, cert);
@@ -477,11 +480,12 @@ check_order (CustosReader           *self,
       if (e->stream == d->stream && e->period == d->period && e->counter == d->counter)
         {
           self->report->duplicates++;
-          custos_report_add (self->report, CUSTOS_ISSUE_DUPLICATE, offset, d->stream, d->period,
-                             d->counter, e->utc_us,
-                             "stream %u period %u packet %u received twice; the copy at offset %"
-                             G_GUINT64_FORMAT " was dropped", d->stream, d->period, d->counter,
-                             offset);
+          custos_report_add (
+              self->report, CUSTOS_ISSUE_DUPLICATE, offset, d->stream, d->period, d->counter,
+              e->utc_us,
+              _ ("stream %u period %u packet %u received twice; the copy at offset %" PRIu64
+                 " was dropped"),
+              d->stream, d->period, d->counter, offset);
           return FALSE;
         }
     }
@@ -489,14 +493,14 @@ check_order (CustosReader           *self,
     {
       self->report->duplicates++;
       custos_report_add (self->report, CUSTOS_ISSUE_DUPLICATE, offset, d->stream, d->period,
-                         d->counter, G_MININT64, "stream %u period %u packet %u received twice",
+                         d->counter, G_MININT64, _ ("stream %u period %u packet %u received twice"),
                          d->stream, d->period, d->counter);
       return FALSE;
     }
   self->report->reordered++;
   custos_report_add (self->report, CUSTOS_ISSUE_REORDERED, offset, d->stream, d->period,
                      d->counter, G_MININT64,
-                     "stream %u period %u packet %u arrived after packet %u of period %u",
+                     _ ("stream %u period %u packet %u arrived after packet %u of period %u"),
                      d->stream, d->period, d->counter, st->last_counter, st->last_period);
   (void) fp_record;
   (void) rec_len;
@@ -578,7 +582,7 @@ count_packet (CustosReader *self,
       if (p->counter == 0 || self->report->locked == 1)
         custos_report_add (self->report, CUSTOS_ISSUE_LOCKED, p->offset, p->stream, p->period,
                            p->counter, p->utc_us,
-                           "stream %u period %u: no key for this recipient", p->stream,
+                           _ ("stream %u period %u: no key for this recipient"), p->stream,
                            p->period);
       break;
     case CUSTOS_PACKET_ALTERED:
@@ -605,16 +609,17 @@ handle_data (CustosReader       *self,
   if (!custos_data_record_parse (h->flags, body, h->length, &d, &error))
     {
       custos_report_add (self->report, CUSTOS_ISSUE_BAD_RECORD, offset, -1, 0, 0, G_MININT64,
-                         "offset %" G_GUINT64_FORMAT ": %s", offset, error->message);
+                         _ ("offset %" PRIu64 ": %s"), offset, error->message);
       return NULL;
     }
   st = &self->streams[d.stream];
   if (st->info == NULL || !self->have_header)
     {
-      custos_report_add (self->report, CUSTOS_ISSUE_UNKNOWN_STREAM, offset, d.stream, d.period,
-                         d.counter, G_MININT64,
-                         "packet of stream %u at offset %" G_GUINT64_FORMAT
-                         " before its descriptor; skipped", d.stream, offset);
+      custos_report_add (
+          self->report, CUSTOS_ISSUE_UNKNOWN_STREAM, offset, d.stream, d.period, d.counter,
+          G_MININT64,
+          _ ("packet of stream %u at offset %" PRIu64 " before its descriptor; skipped"), d.stream,
+          offset);
       return NULL;
     }
   if (!check_order (self, st, &d, rec, rec_len, offset))
@@ -645,7 +650,7 @@ handle_data (CustosReader       *self,
     {
       self->report->altered++;
       custos_report_add (self->report, CUSTOS_ISSUE_ALTERED, offset, d.stream, d.period, d.counter,
-                         p->utc_us, "stream %u period %u packet %u: failed authentication",
+                         p->utc_us, _ ("stream %u period %u packet %u: failed authentication"),
                          d.stream, d.period, d.counter);
     }
   if (offset < self->skip_until)
@@ -754,7 +759,7 @@ next_packet (CustosReader *self,
           if (self->report->records == 0)
             {
               g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_FUSION,
-                                   "no fusion stream records found");
+                                   _ ("no fusion stream records found"));
               return NULL;
             }
           if (self->seg->len > 0)
@@ -764,7 +769,7 @@ next_packet (CustosReader *self,
       if (offset == 0 && h.type != CUSTOS_RECORD_FILE_HEADER)
         {
           g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_FUSION,
-                       "not a fusion stream: it starts with a %s record, not a file header",
+                       _ ("not a fusion stream: it starts with a %s record, not a file header"),
                        custos_record_type_to_string (h.type));
           return NULL;
         }

@@ -3,8 +3,10 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "custos-i18n-private.h"
 #include "custos-record.h"
 
 G_DEFINE_QUARK (custos-format-error-quark, custos_format_error)
@@ -117,10 +119,14 @@ cursor_check (Cursor      *c,
 {
   if (c->ok && (!must_be_empty || c->left == 0))
     return TRUE;
-  g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-               c->ok ? "%s record has %" G_GSIZE_FORMAT " unexpected trailing bytes"
-                     : "%s record is malformed (a field runs past its end or exceeds a limit)",
-               what, c->left);
+  if (c->ok)
+    g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
+                 g_dngettext (custos_i18n_domain (), "%s record has %zu unexpected trailing byte",
+                              "%s record has %zu unexpected trailing bytes", c->left),
+                 what, c->left);
+  else
+    g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
+                 _ ("%s record is malformed (a field runs past its end or exceeds a limit)"), what);
   return FALSE;
 }
 
@@ -232,7 +238,7 @@ custos_record_header_parse (const guint8        *buf,
   if (len < CUSTOS_RECORD_HEADER_LEN)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                   "record header cut off after %" G_GSIZE_FORMAT " bytes", len);
+                   _ ("record header cut off after %zu bytes"), len);
       return FALSE;
     }
   header->type = buf[1];
@@ -242,7 +248,7 @@ custos_record_header_parse (const guint8        *buf,
   if (buf[0] != CUSTOS_RECORD_SYNC)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_HEADER,
-                   "no record starts here (sync byte 0x%02x, expected 0x%02x)", buf[0],
+                   _ ("no record starts here (sync byte 0x%02x, expected 0x%02x)"), buf[0],
                    CUSTOS_RECORD_SYNC);
       return FALSE;
     }
@@ -250,7 +256,7 @@ custos_record_header_parse (const guint8        *buf,
                                          : header->flags != 0)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_HEADER,
-                   "%s record has invalid flags 0x%02x",
+                   _ ("%s record has invalid flags 0x%02x"),
                    custos_record_type_to_string (header->type), header->flags);
       return FALSE;
     }
@@ -258,7 +264,7 @@ custos_record_header_parse (const guint8        *buf,
       header->length > custos_record_type_max_body (header->type))
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_HEADER,
-                   "%s record length %u is outside %" G_GSIZE_FORMAT "..%" G_GSIZE_FORMAT,
+                   _ ("%s record length %u is outside %zu..%zu"),
                    custos_record_type_to_string (header->type), header->length,
                    type_min_body (header->type), custos_record_type_max_body (header->type));
       return FALSE;
@@ -303,7 +309,7 @@ custos_record_finish (GByteArray *rec,
   if (body > CUSTOS_RECORD_MAX_BODY)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_LIMIT,
-                   "%s record of %" G_GSIZE_FORMAT " bytes exceeds the format's 16 MiB limit",
+                   _ ("%s record of %zu bytes exceeds the format's 16 MiB limit"),
                    custos_record_type_to_string (rec->data[start + 1]), body);
       g_byte_array_set_size (rec, start);
       return FALSE;
@@ -329,7 +335,7 @@ custos_file_header_parse (const guint8      *body,
   if (magic == NULL || memcmp (magic, CUSTOS_FILE_MAGIC, CUSTOS_FILE_MAGIC_LEN) != 0)
     {
       g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_FUSION,
-                           "file header lacks the CUSTOSFS magic");
+                           _ ("file header lacks the CUSTOSFS magic"));
       return FALSE;
     }
   out->version_major = get_u8 (&c);
@@ -337,7 +343,7 @@ custos_file_header_parse (const guint8      *body,
   if (out->version_major != CUSTOS_FORMAT_VERSION_MAJOR)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_UNSUPPORTED_VERSION,
-                   "fusion stream version %u.%u is not supported (this reader reads %u.x)",
+                   _ ("fusion stream version %u.%u is not supported (this reader reads %u.x)"),
                    out->version_major, out->version_minor, CUSTOS_FORMAT_VERSION_MAJOR);
       return FALSE;
     }
@@ -357,8 +363,8 @@ custos_file_header_parse (const guint8      *body,
       out->epoch_ms % out->period_ms != 0)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_LIMIT,
-                   "key period %u ms / wrap epoch %u ms out of range "
-                   "(period 1000..1800000 ms, epoch a multiple of it up to 86400000 ms)",
+                   _ ("key period %u ms / wrap epoch %u ms out of range "
+                      "(period 1000..1800000 ms, epoch a multiple of it up to 86400000 ms)"),
                    out->period_ms, out->epoch_ms);
       custos_file_header_clear (out);
       return FALSE;
@@ -415,7 +421,7 @@ custos_stream_info_parse (const guint8      *body,
       out->kind > CUSTOS_STREAM_KIND_METADATA)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-                   "stream descriptor has invalid id %u or kind %u", out->id, out->kind);
+                   _ ("stream descriptor has invalid id %u or kind %u"), out->id, out->kind);
       custos_stream_info_clear (out);
       return FALSE;
     }
@@ -484,7 +490,7 @@ custos_signer_parse (const guint8  *body,
   if (count == 0 || count > CUSTOS_MAX_SIGNER_CERTS)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_LIMIT,
-                   "signer record holds %u certificates (1..%u allowed)", count,
+                   _ ("signer record holds %u certificates (1..%u allowed)"), count,
                    CUSTOS_MAX_SIGNER_CERTS);
       return NULL;
     }
@@ -623,8 +629,9 @@ custos_data_record_parse (guint8             flags,
   if (len < out->prefix_len + tag_len)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-                   "data record of %" G_GSIZE_FORMAT " bytes is shorter than its "
-                   "%" G_GSIZE_FORMAT "-byte prefix and tag", len, out->prefix_len + tag_len);
+                   _ ("data record of %zu bytes is shorter than its "
+                      "%zu-byte prefix and tag"),
+                   len, out->prefix_len + tag_len);
       return FALSE;
     }
   out->stream = body[0];
@@ -639,7 +646,7 @@ custos_data_record_parse (guint8             flags,
   if (out->stream >= CUSTOS_MAX_STREAMS)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-                   "data record names reserved stream %u", out->stream);
+                   _ ("data record names reserved stream %u"), out->stream);
       return FALSE;
     }
   return TRUE;
@@ -820,7 +827,7 @@ custos_toc_record_parse (const guint8  *body,
   if (c.ok && get_u64 (&c) != record_offset)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-                   "table of contents at offset %" G_GUINT64_FORMAT " names another offset",
+                   _ ("table of contents at offset %" PRIu64 " names another offset"),
                    record_offset);
       return NULL;
     }

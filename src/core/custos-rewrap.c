@@ -3,10 +3,12 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-certificate.h"
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-record.h"
 #include "custos-rewrap.h"
 #include "custos-rewrap-private.h"
@@ -263,7 +265,7 @@ source_kek (Rewrap  *rw,
   if (wrapped == NULL)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-                   "a key record of epoch %u comes before its recipient record", epoch);
+                   _ ("a key record of epoch %u comes before its recipient record"), epoch);
       return NULL;
     }
   kek = custos_key_provider_unwrap_kek (rw->provider, wrapped, rw->interaction, rw->cancellable,
@@ -329,8 +331,9 @@ check_in_range (Rewrap   *rw,
   if (offset >= rw->base)
     return TRUE;
   g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
-               "the index at offset %" G_GUINT64_FORMAT " points before the exported range "
-               "(offset %" G_GUINT64_FORMAT ")", rw->in_offset, offset);
+               _ ("the index at offset %" PRIu64 " points before the exported range "
+                  "(offset %" PRIu64 ")"),
+               rw->in_offset, offset);
   return FALSE;
 }
 
@@ -429,7 +432,7 @@ custos_record_read_next (GInputStream        *in,
     return NULL;
   if (!custos_record_header_parse (head, got, h, error))
     {
-      g_prefix_error (error, "offset %" G_GUINT64_FORMAT ": an export needs an intact file: ",
+      g_prefix_error (error, _ ("offset %" PRIu64 ": an export needs an intact file: "),
                       offset);
       return NULL;
     }
@@ -440,7 +443,7 @@ custos_record_read_next (GInputStream        *in,
   if (got != h->length)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
-                   "the file ends inside a record at offset %" G_GUINT64_FORMAT, offset);
+                   _ ("the file ends inside a record at offset %" PRIu64), offset);
       return NULL;
     }
   return g_steal_pointer (&rec);
@@ -494,7 +497,7 @@ custos_record_copy_finish (CustosRecordCopy  *rw,
   if (rw->provider != NULL && !rw->have_source)
     {
       g_set_error_literal (error, CUSTOS_KEY_ERROR, CUSTOS_KEY_ERROR_NO_KEY,
-                           "none of your keys opens this file, so its keys cannot be shared");
+                           _ ("none of your keys opens this file, so its keys cannot be shared"));
       return FALSE;
     }
   return g_output_stream_flush (rw->out, rw->cancellable, error);

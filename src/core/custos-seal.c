@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-seal.h"
 #include "custos-seal-hasher.h"
 
@@ -180,7 +181,7 @@ custos_seal_chain_write (CustosSealChain *self,
     {
       if (sig != NULL)
         g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                     "signing key gives %s, expected %s", custos_sig_alg_to_string (used),
+                     _ ("signing key gives %s, expected %s"), custos_sig_alg_to_string (used),
                      custos_sig_alg_to_string (alg));
       g_byte_array_set_size (rec, start);
       return FALSE;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-secret.h"
 
 struct _CustosSecret
@@ -147,7 +148,7 @@ custos_secret_new_random (gsize    len,
         {
           ERR_clear_error ();
           g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_FAILED,
-                       "Cannot get %" G_GSIZE_FORMAT " random bytes for a key", len);
+                       _ ("Cannot get %zu random bytes for a key"), len);
           return NULL;
         }
       done += chunk;

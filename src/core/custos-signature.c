@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "custos-crypto-private.h"
+#include "custos-i18n-private.h"
 
 /* Signatures */
 
@@ -40,7 +41,7 @@ sig_alg_for_key (EVP_PKEY      *pkey,
       return TRUE;
     }
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-               "Signing with a %s%s key is not supported (need EC P-256 or RSA)",
+               _ ("Signing with a %s%s key is not supported (need EC P-256 or RSA)"),
                EVP_PKEY_is_a (pkey, "EC") ? "EC " : "", name);
   return FALSE;
 }
@@ -91,8 +92,9 @@ sig_ctx_new (EVP_PKEY      *pkey,
     ok = EVP_DigestVerifyInit_ex (md, NULL, "SHA256", NULL, NULL, pkey, params);
   if (ok <= 0)
     {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY, "Cannot set up %s with this %s key",
-                         sig_alg_name (alg), EVP_PKEY_get0_type_name (pkey));
+      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_BAD_KEY,
+                                _ ("Cannot set up %s with this %s key"), sig_alg_name (alg),
+                                EVP_PKEY_get0_type_name (pkey));
       return NULL;
     }
   return g_steal_pointer (&md);
@@ -129,7 +131,8 @@ custos_sign (EVP_PKEY      *private_key,
   return g_bytes_new (sig, sig_len);
 
 fail:
-  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, "%s signing failed", sig_alg_name (alg));
+  custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED, _ ("%s signing failed"),
+                            sig_alg_name (alg));
   return NULL;
 }
 
@@ -144,13 +147,13 @@ check_sig_key (EVP_PKEY      *pkey,
   if (alg != CUSTOS_SIG_ECDSA_P256_SHA256 && alg != CUSTOS_SIG_RSA_PSS_SHA256)
     {
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_UNSUPPORTED,
-                   "Unknown signature algorithm %d", alg);
+                   _ ("Unknown signature algorithm %d"), alg);
       return FALSE;
     }
   if (sig_alg_for_key (pkey, &key_alg, &local_error) && key_alg == alg)
     return TRUE;
   g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-               "A %s signature needs %s key, found %s", sig_alg_name (alg),
+               _ ("A %s signature needs %s key, found %s"), sig_alg_name (alg),
                alg == CUSTOS_SIG_RSA_PSS_SHA256 ? "an RSA" : "an EC P-256",
                EVP_PKEY_get0_type_name (pkey));
   return FALSE;
@@ -181,7 +184,7 @@ custos_verify_signature (EVP_PKEY      *public_key,
     {
       ERR_clear_error ();
       g_set_error (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_SIGNATURE,
-                   "The %s signature does not verify", sig_alg_name (alg));
+                   _ ("The %s signature does not verify"), sig_alg_name (alg));
       return FALSE;
     }
   return TRUE;

@@ -3,9 +3,11 @@
 
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "custos-crypto.h"
+#include "custos-i18n-private.h"
 #include "custos-record.h"
 #include "custos-seal.h"
 #include "custos-writer.h"
@@ -214,7 +216,7 @@ custos_writer_set_signer (CustosWriter *self,
   if (!custos_certificate_matches_key (leaf, key))
     {
       g_set_error_literal (error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_KEY,
-                           "the signing key does not belong to the signing certificate");
+                           _ ("the signing key does not belong to the signing certificate"));
       return FALSE;
     }
   g_clear_pointer (&self->signer_key, EVP_PKEY_free);
@@ -307,8 +309,8 @@ custos_writer_add_stream (CustosWriter      *self,
   if (self->started || self->streams->len >= CUSTOS_MAX_STREAMS)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_INVALID,
-                   self->started ? "streams must be added before the first packet"
-                                 : "a fusion stream holds at most 255 streams");
+                   self->started ? _ ("streams must be added before the first packet")
+                                 : _ ("a fusion stream holds at most 255 streams"));
       return -1;
     }
   s = g_new0 (Stream, 1);
@@ -689,14 +691,14 @@ check_packet (CustosWriter *self,
   if (self->closed || stream >= self->streams->len)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_INVALID,
-                   self->closed ? "the writer is closed" : "no stream %u", stream);
+                   self->closed ? _ ("the writer is closed") : _ ("no stream %u"), stream);
       return FALSE;
     }
   s = self->streams->pdata[stream];
   if (dts_us < 0 || pts_us < 0 || (s->started && dts_us < s->last_dts))
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_INVALID,
-                   "stream %u: decode time %" G_GINT64_FORMAT " µs is negative or goes back",
+                   _ ("stream %u: decode time %" PRId64 " µs is negative or goes back"),
                    stream, dts_us);
       return FALSE;
     }
@@ -717,14 +719,14 @@ fill_data_record (CustosWriter     *self,
   if (s->counter > CUSTOS_DATA_COUNTER_MAX)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_EXHAUSTED,
-                   "stream %u: %u packets in one key period; refusing to reuse a nonce",
+                   _ ("stream %u: %u packets in one key period; refusing to reuse a nonce"),
                    s->info.id, CUSTOS_DATA_COUNTER_MAX + 1);
       return FALSE;
     }
   if (pts_off < G_MININT32 || pts_off > G_MAXINT32)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_INVALID,
-                   "stream %u: PTS %" G_GINT64_FORMAT " µs is too far from its key period",
+                   _ ("stream %u: PTS %" PRId64 " µs is too far from its key period"),
                    s->info.id, pts_us);
       return FALSE;
     }
@@ -753,7 +755,7 @@ append_data_record (CustosWriter           *self,
   if (body > CUSTOS_RECORD_MAX_BODY)
     {
       g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_LIMIT,
-                   "a packet of %" G_GSIZE_FORMAT " bytes exceeds the 16 MiB record limit", len);
+                   _ ("a packet of %zu bytes exceeds the 16 MiB record limit"), len);
       return FALSE;
     }
   /* The header carries the final length because it is part of the AAD. */

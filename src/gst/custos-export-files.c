@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
@@ -153,7 +154,7 @@ custos_mp4_set_creation_time (const char  *path,
   if (fclose (f) != 0 || patched == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: no movie header to set the creation time in", path);
+                   _ ("%s: no movie header to set the creation time in"), path);
       return FALSE;
     }
   return TRUE;
@@ -227,7 +228,7 @@ custos_png_add_text (GBytes      *png,
   if (len < 8 + 25 || memcmp (p, png_signature, 8) != 0 || memcmp (p + 12, "IHDR", 4) != 0 ||
       read_be32 (p + 8) != 13)
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "not a PNG image");
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("not a PNG image"));
       return NULL;
     }
   ihdr_end = 8 + 25;

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <gst/app/app.h>
 #include <gst/video/video.h>
 
@@ -324,9 +325,9 @@ mux_template_for (CustosMediaExport *self,
   if (g_str_has_prefix (pad_name, "audio_"))
     return "audio_%u";
   if (self->format == CUSTOS_MEDIA_FORMAT_MP4)
-    *why_not = "MP4 does not carry metadata streams; export to MKV or .fusion to keep them";
+    *why_not = _ ("MP4 does not carry metadata streams; export to MKV or .fusion to keep them");
   else if (!is_text_metadata (media))
-    *why_not = "Matroska has no track type for binary metadata";
+    *why_not = _ ("Matroska has no track type for binary metadata");
   else
     return "subtitle_%u";
   return NULL;
@@ -378,7 +379,7 @@ add_chain (CustosMediaExport  *self,
       if (gst_pad_link (tail, sink) != GST_PAD_LINK_OK)
         {
           g_set_error (error, CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_FAILED,
-                       "cannot link %s", GST_PAD_NAME (pad));
+                       _ ("cannot link %s"), GST_PAD_NAME (pad));
           return NULL;
         }
       gst_object_unref (tail);
@@ -467,7 +468,7 @@ add_mux_branch (CustosMediaExport *self,
 {
   const GstStructure *s = gst_caps_get_structure (caps, 0);
   const char *media = gst_structure_get_name (s);
-  const char *why_not = "the container cannot hold this format";
+  const char *why_not = _ ("the container cannot hold this format");
   const char *templ = mux_template_for (self, GST_PAD_NAME (pad), media, &why_not);
   const char *parser = templ ? parser_for (s) : NULL;
   g_autoptr (GError) error = NULL;
@@ -694,8 +695,8 @@ custos_media_export_build_pipeline (CustosMediaExport  *self,
       gst_clear_object (&self->demux);
       gst_clear_object (&self->mux);
       g_set_error_literal (error, CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_MISSING,
-                           "a GStreamer element this export needs is missing (filesrc, "
-                           "custosdemux, mp4mux, matroskamux, filesink or appsink)");
+                           _ ("a GStreamer element this export needs is missing (filesrc, "
+                              "custosdemux, mp4mux, matroskamux, filesink or appsink)"));
       return FALSE;
     }
   g_object_set (src, "location", self->input, NULL);

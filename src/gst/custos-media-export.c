@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
 
@@ -169,8 +170,8 @@ custos_media_export_ensure_plugin (GError **error)
   if (factory != NULL)
     return TRUE;
   g_set_error (error, CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_MISSING,
-               "the GStreamer plugin “custos” is not installed (looked in GStreamer’s plugin "
-               "path and in %s; set GST_PLUGIN_PATH to the folder of libgstcustos.so)",
+               _ ("the GStreamer plugin “custos” is not installed (looked in GStreamer’s plugin "
+                  "path and in %s; set GST_PLUGIN_PATH to the folder of libgstcustos.so)"),
                CUSTOS_GST_PLUGINDIR);
   return FALSE;
 }
@@ -250,10 +251,10 @@ seek (CustosMediaExport *self)
       go_on_without_seeking (self);
       return;
     }
-  complete (self, g_error_new_literal (CUSTOS_MEDIA_EXPORT_ERROR,
-                                       CUSTOS_MEDIA_EXPORT_ERROR_NO_INDEX,
-                                       "the file has no index (an unfinished recording or a "
-                                       "live capture): a time range needs a finished file"));
+  complete (self,
+            g_error_new_literal (CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_NO_INDEX,
+                                 _ ("the file has no index (an unfinished recording or a "
+                                    "live capture): a time range needs a finished file")));
 }
 
 static void
@@ -317,7 +318,7 @@ finish_file (CustosMediaExport *self)
 
   if (self->summary.packets == 0)
     return g_error_new_literal (CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_NOTHING,
-                                "nothing could be exported");
+                                _ ("nothing could be exported"));
   if (self->format == CUSTOS_MEDIA_FORMAT_MP4 && self->have_start &&
       !custos_mp4_set_creation_time (self->output, self->summary.start_utc_us, &error))
     return g_steal_pointer (&error);
@@ -357,7 +358,7 @@ write_png (CustosMediaExport *self,
 
   if (buffer == NULL)
     return g_error_new (CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_FAILED,
-                        "the frame could not be encoded as PNG: %s",
+                        _ ("the frame could not be encoded as PNG: %s"),
                         error ? error->message : "no output");
   self->summary.start_utc_us = self->summary.end_utc_us = frame_utc (self, source);
   pairs[1] = iso = custos_media_export_format_utc (self->summary.start_utc_us);
@@ -386,7 +387,7 @@ finish_snapshot (CustosMediaExport *self)
   if (frame == NULL)
     complete (self, g_error_new_literal (CUSTOS_MEDIA_EXPORT_ERROR,
                                          CUSTOS_MEDIA_EXPORT_ERROR_NOTHING,
-                                         "no frame could be decoded"));
+                                         _ ("no frame could be decoded")));
   else
     complete (self, write_png (self, frame));
 }
@@ -518,7 +519,7 @@ cancel_in_context (gpointer user_data)
 {
   CustosMediaExport *self = user_data;
 
-  complete (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Export cancelled"));
+  complete (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _ ("Export cancelled")));
   return G_SOURCE_REMOVE;
 }
 
@@ -578,7 +579,7 @@ custos_media_export_run_async (CustosMediaExport   *self,
                                                 NULL);
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     complete (self, g_error_new (CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_FAILED,
-                                 "cannot read %s", self->input));
+                                 _ ("cannot read %s"), self->input));
 }
 
 gboolean

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include <gst/base/base.h>
@@ -195,7 +196,7 @@ caps_for_stream (GstCustosDemux         *self,
   if (caps != NULL && !gst_caps_is_empty (caps) && gst_caps_is_fixed (caps))
     return caps;
   GST_ELEMENT_WARNING (self, STREAM, CODEC_NOT_FOUND,
-                       ("Stream %u cannot be played: its format is not understood.", info->id),
+                       (_ ("Stream %u cannot be played: its format is not understood."), info->id),
                        ("caps \"%s\"", info->caps));
   gst_clear_caps (&caps);
   return NULL;
@@ -438,12 +439,12 @@ warn_locked (GstCustosDemux *self,
   self->warned_nokey = TRUE;
   if (!self->reader_has_provider)
     GST_ELEMENT_WARNING (self, STREAM, DECRYPT_NOKEY,
-                         ("No key provider is available: the encrypted streams stay locked."),
+                         (_ ("No key provider is available: the encrypted streams stay locked.")),
                          ("set the key-provider property or provide a \"%s\" context",
                           GST_CUSTOS_KEY_PROVIDER_CONTEXT_TYPE));
   else
     GST_ELEMENT_WARNING (self, STREAM, DECRYPT_NOKEY,
-                         ("None of the available keys opens this recording."),
+                         (_ ("None of the available keys opens this recording.")),
                          ("stream %u period %u: %s", p->stream, p->period, locked_reason (self)));
 }
 
@@ -748,7 +749,7 @@ end_of_data (GstCustosDemux *self,
       ensure_pads (self, NULL);
       if (have_pads (self))
         return GST_FLOW_EOS;
-      GST_ELEMENT_ERROR (self, STREAM, DEMUX, ("The recording holds no playable stream."), (NULL));
+      GST_ELEMENT_ERROR (self, STREAM, DEMUX, (_ ("The recording holds no playable stream.")), (NULL));
       return FLOW_ERROR_POSTED;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -909,7 +910,7 @@ seek_reader (GstCustosDemux *self,
     return FALSE;
   if (custos_reader_seek (self->reader, target, self->cancellable, &error))
     return TRUE;
-  GST_ELEMENT_WARNING (self, STREAM, DEMUX, ("Seeking failed: %s", error->message), (NULL));
+  GST_ELEMENT_WARNING (self, STREAM, DEMUX, (_ ("Seeking failed: %s"), error->message), (NULL));
   g_clear_object (&self->reader);
   g_seekable_seek (G_SEEKABLE (self->input), 0, G_SEEK_SET, NULL, NULL);
   return FALSE;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,7 +210,7 @@ set_signer (GstCustosMux *self,
   if (key_path == NULL || cert_path == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "sealing needs both signer-key and signer-cert");
+                           _ ("sealing needs both signer-key and signer-cert"));
       return FALSE;
     }
   if ((key = custos_private_key_load (key_path, NULL, error)) == NULL ||
@@ -238,7 +239,7 @@ check_intervals (guint     period_ms,
   if (epoch_ms >= period_ms && epoch_ms <= CUSTOS_MAX_EPOCH_MS && epoch_ms % period_ms == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "epoch-ms (%u) must be a multiple of period-ms (%u), at most %u", epoch_ms,
+               _ ("epoch-ms (%u) must be a multiple of period-ms (%u), at most %u"), epoch_ms,
                period_ms, CUSTOS_MAX_EPOCH_MS);
   return FALSE;
 }
@@ -275,8 +276,8 @@ configure_writer (GstCustosMux *self,
   if (encrypted && count == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "an encrypted recording needs at least one recipient "
-                           "(set recipients, or encrypted=false)");
+                           _ ("an encrypted recording needs at least one recipient "
+                              "(set recipients, or encrypted=false)"));
       return FALSE;
     }
   return TRUE;
@@ -616,8 +617,8 @@ gst_custos_mux_aggregate (GstAggregator *agg,
   /* "add-recipient" checked the certificate; a refusal here must not end
    * the recording the others can still open. */
   if (!add_new_recipients (self, &count, &error))
-    GST_ELEMENT_WARNING (self, STREAM, MUX, ("A recipient could not be added: %s", error->message),
-                         (NULL));
+    GST_ELEMENT_WARNING (self, STREAM, MUX,
+                         (_ ("A recipient could not be added: %s"), error->message), (NULL));
   return write_buffer (self, pad);
 }
 
@@ -696,8 +697,8 @@ gst_custos_mux_create_new_pad (GstAggregator  *agg,
   if (self->streams_added)
     {
       GST_OBJECT_UNLOCK (self);
-      GST_ELEMENT_WARNING (self, STREAM, MUX, ("Streams cannot be added to a running recording."),
-                           (NULL));
+      GST_ELEMENT_WARNING (self, STREAM, MUX,
+                           (_ ("Streams cannot be added to a running recording.")), (NULL));
       return NULL;
     }
   name = pad_name (self, kind, req_name);

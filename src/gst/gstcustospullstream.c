@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "gstcustospullstream.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_custos_pull_stream_debug);
@@ -37,7 +39,7 @@ set_flow_error (GstCustosPullStream *self,
   if (flow == GST_FLOW_FLUSHING)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "flushing");
   else
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "reading from upstream failed: %s",
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _ ("reading from upstream failed: %s"),
                  gst_flow_get_name (flow));
 }
 
@@ -114,7 +116,7 @@ get_size (GstCustosPullStream *self,
   if (gst_pad_peer_query_duration (self->sinkpad, GST_FORMAT_BYTES, size) && *size >= 0)
     return TRUE;
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       "upstream does not know its size");
+                       _ ("upstream does not know its size"));
   return FALSE;
 }
 
@@ -144,7 +146,7 @@ gst_custos_pull_stream_seek (GSeekable    *seekable,
   if (base + offset < 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "seek before the start of the data");
+                           _ ("seek before the start of the data"));
       return FALSE;
     }
   self->offset = base + offset;
@@ -163,7 +165,7 @@ gst_custos_pull_stream_truncate (GSeekable    *seekable,
                                  GCancellable *cancellable,
                                  GError      **error)
 {
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "cannot truncate an input");
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _ ("cannot truncate an input"));
   return FALSE;
 }
 

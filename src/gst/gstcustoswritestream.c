@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "gstcustoswritestream.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_custos_write_stream_debug);
@@ -30,7 +32,7 @@ check_flow (GstCustosWriteStream *self,
     return TRUE;
   g_set_error (error, G_IO_ERROR, self->flow == GST_FLOW_FLUSHING ? G_IO_ERROR_CANCELLED
                                                                   : G_IO_ERROR_BROKEN_PIPE,
-               "downstream refused the data: %s", gst_flow_get_name (self->flow));
+               _ ("downstream refused the data: %s"), gst_flow_get_name (self->flow));
   return FALSE;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "custos-format.h"
@@ -42,6 +43,12 @@ plugin_init (GstPlugin *plugin)
   gboolean ok = TRUE;
 
   GST_DEBUG_CATEGORY_INIT (gst_custos_plugin_debug, "custos", 0, "Custos plugin");
+  /* As GStreamer's own plugins do: the elements' error texts are in our
+   * domain, and the application loading the plugin need not know where it
+   * lives. Debian's GLib always has gettext, so there is no ENABLE_NLS. */
+  GST_DEBUG ("binding text domain %s to locale dir %s", GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   ok &= gst_type_find_register (plugin, FUSION_CAPS, GST_RANK_PRIMARY, fusion_type_find, "fusion",
                                 gst_static_caps_get (&fusion_caps), NULL, NULL);
   ok &= GST_ELEMENT_REGISTER (custosdemux, plugin);
