@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <gst/gst.h>
 #include <string.h>
@@ -26,6 +28,7 @@
  * archiver's clock: the protector works on the live stream. */
 #define MAX_FEED_SKEW_US      (600 * G_USEC_PER_SEC)
 #define MAX_FEED_STREAMS      8
+#define STALE_FEED_US         (3 * G_USEC_PER_SEC)
 #define PRIVACY_SUFFIX        ".privacy"
 
 typedef enum
@@ -1171,6 +1174,30 @@ feed_thread (gpointer user_data)
   return NULL;
 }
 
+/* With the lock. An upload that has sent nothing for STALE_FEED_US is
+ * taken for dead: a publishing protector sends every frame as it comes,
+ * but a connection dropped on the way (a cable, a NAT) can look open to
+ * the archiver for minutes, and the protector's reconnection would be
+ * refused until then. A second protector while one really publishes is
+ * still refused. */
+static void
+drop_stale_feed (CustosCamera *self)
+{
+  gint64 silence;
+  g_autofree char *why = NULL;
+
+  if (self->feed == NULL || (silence = custos_privacy_feed_get_silence_us (self->feed)) < STALE_FEED_US)
+    return;
+  why = g_strdup_printf (_("nothing came for %" PRId64 " s and a new upload began"),
+                         silence / G_USEC_PER_SEC);
+  g_message (_("Camera %s: the privacy protector's upload was silent for %" PRId64
+               " s; a new upload replaces it"),
+             self->id, silence / G_USEC_PER_SEC);
+  /* The recording thread holds its own reference and ends that upload. */
+  custos_privacy_feed_abort (self->feed, why);
+  g_clear_object (&self->feed);
+}
+
 gboolean
 custos_camera_attach_feed (CustosCamera       *self,
                            CustosPrivacyFeed  *feed,
@@ -1180,6 +1207,7 @@ custos_camera_attach_feed (CustosCamera       *self,
 
   g_return_val_if_fail (self->fed, FALSE);
   g_mutex_lock (&self->lock);
+  drop_stale_feed (self);
   ok = self->feed == NULL && !self->stopping && self->thread != NULL;
   if (ok)
     {

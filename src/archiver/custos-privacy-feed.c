@@ -19,6 +19,7 @@ struct _CustosPrivacyFeed
   gsize    queued;
   gsize    max_queue;
   guint64  bytes; /* pushed in all */
+  gint64   last_push_us; /* monotonic: when bytes last came (or the start) */
   gboolean ended;
   char    *problem; /* aborted, and why */
 };
@@ -105,6 +106,7 @@ custos_privacy_feed_new (gsize max_queue)
   CustosPrivacyFeed *self = g_object_new (CUSTOS_TYPE_PRIVACY_FEED, NULL);
 
   self->max_queue = max_queue;
+  self->last_push_us = g_get_monotonic_time ();
   return self;
 }
 
@@ -125,6 +127,7 @@ custos_privacy_feed_push (CustosPrivacyFeed *self, GBytes *bytes)
       g_queue_push_tail (&self->queue, g_bytes_ref (bytes));
       self->queued += g_bytes_get_size (bytes);
       self->bytes += g_bytes_get_size (bytes);
+      self->last_push_us = g_get_monotonic_time ();
     }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -171,4 +174,15 @@ custos_privacy_feed_get_bytes (CustosPrivacyFeed *self)
   bytes = self->bytes;
   g_mutex_unlock (&self->lock);
   return bytes;
+}
+
+gint64
+custos_privacy_feed_get_silence_us (CustosPrivacyFeed *self)
+{
+  gint64 since;
+
+  g_mutex_lock (&self->lock);
+  since = g_get_monotonic_time () - self->last_push_us;
+  g_mutex_unlock (&self->lock);
+  return since;
 }

@@ -39,5 +39,8 @@ char *
 custos_privacy_feed_dup_problem (CustosPrivacyFeed *self);
 guint64
 custos_privacy_feed_get_bytes (CustosPrivacyFeed *self);
+/* How long no bytes have come (since the last or since the start). */
+gint64
+custos_privacy_feed_get_silence_us (CustosPrivacyFeed *self);
 
 G_END_DECLS

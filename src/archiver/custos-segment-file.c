@@ -32,13 +32,13 @@ set_errno_error (GError    **error,
                  const char *format,
                  ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  g_propagate_error (error,
+                     g_error_new_valist (G_IO_ERROR, g_io_error_from_errno (saved_errno), format,
+                                         args));
   va_end (args);
-  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), message);
 }
 
 static char *

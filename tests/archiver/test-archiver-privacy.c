@@ -112,32 +112,37 @@ find_listed (JsonNode *listed, const char *id)
   return NULL;
 }
 
+/* The last privacy-protected range the archiver lists; FALSE: none yet. */
+static gboolean
+last_privacy_range (gint64 *from_us, gint64 *to_us)
+{
+  g_autoptr (SoupSession) session = test_session_new (NULL);
+  guint status;
+  g_autoptr (JsonNode) node =
+      test_get_json (session, archiver, "/api/v1/cameras/gate/ranges?privacy=1", &status);
+  JsonArray  *ranges;
+  JsonObject *r;
+
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  ranges = json_object_get_array_member (json_node_get_object (node), "ranges");
+  if (json_array_get_length (ranges) == 0)
+    return FALSE;
+  r = json_array_get_object_element (ranges, json_array_get_length (ranges) - 1);
+  *from_us = json_object_get_int_member (r, "from_us");
+  *to_us = json_object_get_int_member (r, "to_us");
+  return TRUE;
+}
+
 /* A privacy-protected range at least `seconds` long, sealed. */
 static void
 wait_for_privacy_range (gint64 seconds, gint64 *from_us, gint64 *to_us)
 {
-  g_autoptr (SoupSession) session = test_session_new (NULL);
   gint64 deadline = g_get_monotonic_time () + (seconds + 40) * G_USEC_PER_SEC;
 
   while (g_get_monotonic_time () < deadline)
     {
-      guint status;
-      g_autoptr (JsonNode) node =
-          test_get_json (session, archiver, "/api/v1/cameras/gate/ranges?privacy=1", &status);
-      JsonArray *ranges;
-
-      g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
-      ranges = json_object_get_array_member (json_node_get_object (node), "ranges");
-      if (json_array_get_length (ranges) > 0)
-        {
-          JsonObject *r =
-              json_array_get_object_element (ranges, json_array_get_length (ranges) - 1);
-
-          *from_us = json_object_get_int_member (r, "from_us");
-          *to_us = json_object_get_int_member (r, "to_us");
-          if (*to_us - *from_us >= seconds * G_USEC_PER_SEC)
-            return;
-        }
+      if (last_privacy_range (from_us, to_us) && *to_us - *from_us >= seconds * G_USEC_PER_SEC)
+        return;
       g_usleep (200 * 1000);
     }
   dump_protector_log ();
@@ -420,6 +425,52 @@ test_publish_refused (void)
                     SOUP_STATUS_METHOD_NOT_ALLOWED);
   g_assert_cmpuint (send_body (protector, "PUT", "/api/v1/cameras/gate/stream", &reason6), ==,
                     SOUP_STATUS_METHOD_NOT_ALLOWED);
+}
+
+/* The end of the last privacy-protected range (0: none yet). */
+static gint64
+privacy_range_end (void)
+{
+  gint64 from_us, to_us;
+
+  return last_privacy_range (&from_us, &to_us) ? to_us : 0;
+}
+
+/* A protector whose connection dies without a word (stopped here with
+ * SIGSTOP: its upload stays open and sends nothing, as behind a pulled
+ * cable) is replaced by the next upload after a few seconds of silence,
+ * not refused until the idle timeout; running again, it reconnects and
+ * the privacy-protected recording goes on. */
+static void
+test_silent_upload_replaced (void)
+{
+  const char *pid_text = g_subprocess_get_identifier (protector_process);
+  pid_t       pid = pid_text ? (pid_t) g_ascii_strtoll (pid_text, NULL, 10) : 0;
+  g_autofree char *reason = NULL;
+  gint64      from_us, to_us, resumed_us, deadline;
+  guint       status;
+
+  g_assert_cmpint (pid, >, 0);
+  wait_for_privacy_range (1, &from_us, &to_us);
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  g_usleep (4 * G_USEC_PER_SEC);
+  status = put_privacy (protector, &reason);
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+  resumed_us = g_get_real_time ();
+  g_test_message ("upload after 4 s of silence: %u (%s)", status, reason ? reason : "");
+  g_assert_cmpuint (status, !=, SOUP_STATUS_CONFLICT);
+  g_assert_true (reason == NULL || strstr (reason, "already publishing") == NULL);
+  /* The protector's old upload was cut off: it reconnects and publishes. */
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (privacy_range_end () < resumed_us + 2 * G_USEC_PER_SEC)
+    {
+      if (g_get_monotonic_time () > deadline)
+        {
+          dump_protector_log ();
+          g_error ("the privacy protector did not publish again after it was replaced");
+        }
+      g_usleep (250 * 1000);
+    }
 }
 
 typedef struct
@@ -1092,6 +1143,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/archiver/privacy/pixelated-without-certificate",
                    test_pixelated_without_certificate);
   g_test_add_func ("/archiver/privacy/publish-refused", test_publish_refused);
+  g_test_add_func ("/archiver/privacy/silent-upload-replaced", test_silent_upload_replaced);
   g_test_add_func ("/archiver/privacy/stored-sealed", test_stored_sealed);
   g_test_add_func ("/archiver/privacy/token", test_token);
   g_test_add_func ("/archiver/privacy/server-key-on-token", test_server_token);
