@@ -27,6 +27,7 @@
 #include "custos-application.h"
 #include "custos-export-dialog.h"
 #include "custos-pin-interaction.h"
+#include "custos-test-app.h"
 #include "custos-test-util.h"
 #include "custos-window.h"
 
@@ -45,33 +46,12 @@ static GSubprocess *demo;
 static char        *demo_url;
 static char        *demo_pin;
 static guint        pin_dialogs;
-static guint        first_frames;
 static gboolean     privacy_shown; /* front-door's privacy stream is in the tile */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond, gpointer data, guint seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
 
 static CustosWindow *
 window (void)
 {
-  GtkWindow *w = gtk_application_get_active_window (GTK_APPLICATION (app));
-
-  g_assert_true (CUSTOS_IS_WINDOW (w));
-  return CUSTOS_WINDOW (w);
+  return custos_test_app_window (app);
 }
 
 static char *
@@ -281,15 +261,6 @@ screenshot_has_bars (Screenshot *shot, int min_width)
 }
 
 static gboolean
-player_has_frame (gpointer data)
-{
-  CustosPlayer *player = data;
-  GdkPaintable *paintable = custos_player_get_paintable (player);
-
-  return paintable != NULL && gdk_paintable_get_intrinsic_width (paintable) > 0;
-}
-
-static gboolean
 bars_shown (gpointer data)
 {
   g_autoptr (Screenshot) shot = take_screenshot (GTK_WIDGET (data));
@@ -306,31 +277,19 @@ test_command_line_file (void)
   g_autoptr (GFile) listed = NULL;
   g_autoptr (GFile) expected = g_file_new_for_path (plain_path);
 
-  g_assert_true (wait_for (player_has_frame, player, 30));
+  g_assert_true (custos_test_wait_for (custos_test_player_has_frame, player, 30));
   g_assert_cmpstr (custos_window_get_page (win), ==, "player");
   g_assert_cmpuint (g_list_model_get_n_items (files), ==, 1);
   listed = g_list_model_get_item (files, 0);
   g_assert_true (g_file_equal (listed, expected));
   /* The tile, as the window paints it, shows the decoded bars. */
-  g_assert_true (wait_for (bars_shown, player, 10));
-}
-
-static gboolean
-label_contains (GtkWidget *widget, const char *text)
-{
-  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
-    return TRUE;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (label_contains (child, text))
-      return TRUE;
-  return FALSE;
+  g_assert_true (custos_test_wait_for (bars_shown, player, 10));
 }
 
 static gboolean
 toast_names_file (gpointer data)
 {
-  return label_contains (GTK_WIDGET (window ()), data);
+  return custos_test_widget_has_label (GTK_WIDGET (window ()), data);
 }
 
 static void
@@ -345,7 +304,8 @@ test_not_fusion (void)
   g_assert_no_error (error);
   custos_window_open_file (window (), file);
   /* The toast names the file and says what is wrong with it. */
-  g_assert_true (wait_for (toast_names_file, (gpointer) "“holiday.txt” is not a fusion file", 10));
+  g_assert_true (
+      custos_test_wait_for (toast_names_file, (gpointer) "“holiday.txt” is not a fusion file", 10));
   g_assert_cmpuint (g_list_model_get_n_items (files), ==, 1);
   g_assert_cmpstr (custos_window_get_page (window ()), ==, "player");
 }
@@ -365,9 +325,10 @@ test_encrypted_without_key (void)
   custos_window_open_file (window (), file);
   /* Nobody here has the recipient's key: the tile says so rather than
    * showing a black picture. */
-  g_assert_true (wait_for (player_locked, player, 30));
+  g_assert_true (custos_test_wait_for (player_locked, player, 30));
   g_assert_nonnull (custos_player_get_status_title (player));
-  g_assert_true (label_contains (GTK_WIDGET (player), custos_player_get_status_title (player)));
+  g_assert_true (
+      custos_test_widget_has_label (GTK_WIDGET (player), custos_player_get_status_title (player)));
 }
 
 /* The demo archiver */
@@ -466,19 +427,8 @@ privacy_listed (gpointer data)
 static gboolean
 player_playing (gpointer data)
 {
-  return custos_player_get_state (data) == CUSTOS_PLAYER_STATE_PLAYING && player_has_frame (data);
-}
-
-static void
-count_first_frame (CustosPlayer *player, gpointer user_data)
-{
-  first_frames++;
-}
-
-static gboolean
-new_first_frame (gpointer data)
-{
-  return first_frames > GPOINTER_TO_UINT (data);
+  return custos_player_get_state (data) == CUSTOS_PLAYER_STATE_PLAYING &&
+         custos_test_player_has_frame (data);
 }
 
 /* Opens the camera in the single tile and waits for its first frame. */
@@ -487,13 +437,15 @@ open_and_wait (CustosCameraItem *camera, guint seconds)
 {
   CustosWindow *win = window ();
   CustosPlayer *player = custos_window_get_player (win);
-  guint         before = first_frames;
-  gulong handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  guint         before = custos_test_first_frames ();
+  gulong        handler =
+      g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
 
   custos_window_open_camera (win, demo_entry (), camera, FALSE);
-  g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), seconds));
+  g_assert_true (
+      custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), seconds));
   g_signal_handler_disconnect (player, handler);
-  g_assert_true (wait_for (player_playing, player, seconds));
+  g_assert_true (custos_test_wait_for (player_playing, player, seconds));
 }
 
 /* Some bright and some dark: videotestsrc's ball on black, not a black
@@ -576,8 +528,8 @@ test_preferences (void)
     }
   g_assert_nonnull (prefs);
   /* The archiver the user has, with a way to remove it. */
-  g_assert_true (label_contains (prefs, demo_url));
-  g_assert_true (label_contains (prefs, "Key Cache Time"));
+  g_assert_true (custos_test_widget_has_label (prefs, demo_url));
+  g_assert_true (custos_test_widget_has_label (prefs, "Key Cache Time"));
   gtk_window_destroy (GTK_WINDOW (prefs));
 }
 
@@ -589,22 +541,24 @@ test_archiver_lobby (void)
   gulong        frame_handler;
   guint         before;
 
-  g_assert_true (wait_for (camera_listed, (gpointer) "lobby", 60));
+  g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "lobby", 60));
   g_assert_cmpint (custos_archiver_entry_get_state (demo_entry ()), ==,
                    CUSTOS_ARCHIVER_STATE_CONNECTED);
   /* Chosen in the sidebar, whose row says what the camera is. */
-  g_assert_true (wait_for (row_says, (gpointer) "Lobby: not encrypted, recording", 30));
-  g_assert_true (wait_for (row_says, (gpointer) "Front door: encrypted", 30));
-  before = first_frames;
-  frame_handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  g_assert_true (custos_test_wait_for (row_says, (gpointer) "Lobby: not encrypted, recording", 30));
+  g_assert_true (custos_test_wait_for (row_says, (gpointer) "Front door: encrypted", 30));
+  before = custos_test_first_frames ();
+  frame_handler =
+      g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
   g_assert_true (gtk_widget_activate (find_row ("Lobby:")));
-  g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 60));
+  g_assert_true (
+      custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), 60));
   g_signal_handler_disconnect (player, frame_handler);
-  g_assert_true (wait_for (player_playing, player, 30));
-  g_assert_true (wait_for (bars_shown, player, 30));
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
+  g_assert_true (custos_test_wait_for (bars_shown, player, 30));
   /* The sidebar lists the demo's cameras, each row saying its state. */
-  g_assert_true (label_contains (GTK_WIDGET (win), "Lobby"));
-  g_assert_true (label_contains (GTK_WIDGET (win), "Front door"));
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (win), "Lobby"));
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (win), "Front door"));
   if (g_getenv ("CUSTOS_TEST_WINDOW_SHOT") != NULL)
     {
       g_autoptr (Screenshot) shot = NULL;
@@ -637,7 +591,7 @@ test_archiver_privacy (void)
       custos_credentials_get_interaction (custos_application_get_credentials (app)));
   CustosCameraItem *front;
 
-  if (!wait_for (privacy_listed, (gpointer) "front-door", 90))
+  if (!custos_test_wait_for (privacy_listed, (gpointer) "front-door", 90))
     {
       g_test_skip ("the demo's Privacy Protector publishes no privacy-protected stream");
       return;
@@ -646,12 +600,12 @@ test_archiver_privacy (void)
   g_assert_true (custos_camera_item_get_encrypted (front));
   /* Plays without any credentials: no PIN asked. */
   open_and_wait (front, 60);
-  g_assert_true (wait_for (ball_shown, player, 30));
+  g_assert_true (custos_test_wait_for (ball_shown, player, 30));
   privacy_shown = TRUE;
   if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
     {
       /* Some seconds on the timeline, so its ticks are seconds apart. */
-      g_assert_true (wait_for (timeline_spans_seconds, player, 30));
+      g_assert_true (custos_test_wait_for (timeline_spans_seconds, player, 30));
       save_appstream_shot ("privacy.png", NULL);
     }
   g_assert_null (custos_pin_interaction_get_dialog (pin));
@@ -699,15 +653,16 @@ test_archiver_original (void)
       g_test_skip ("SoftHSM is not installed: the demo has no card");
       return;
     }
-  if (!wait_for (camera_listed, (gpointer) "front-door", 60))
+  if (!custos_test_wait_for (camera_listed, (gpointer) "front-door", 60))
     g_error ("front-door not listed: state %d, %s", custos_archiver_entry_get_state (demo_entry ()),
              custos_archiver_entry_get_message (demo_entry ()));
   front = custos_archiver_entry_find_camera (demo_entry (), "front-door");
   handler = g_signal_connect (pin, "dialog-shown", G_CALLBACK (answer_pin), NULL);
   /* The Original toggle over the privacy-protected stream, as a user
    * does; without one, selecting the encrypted camera opens the original. */
-  before = first_frames;
-  frame_handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  before = custos_test_first_frames ();
+  frame_handler =
+      g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
   if (privacy_shown)
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.original", NULL));
   else
@@ -715,17 +670,18 @@ test_archiver_original (void)
       g_object_set (win, "original", TRUE, NULL);
       custos_window_open_camera (win, demo_entry (), front, FALSE);
     }
-  g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 90));
+  g_assert_true (
+      custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), 90));
   g_signal_handler_disconnect (player, frame_handler);
-  g_assert_true (wait_for (player_playing, player, 30));
-  g_assert_true (wait_for (ball_shown, player, 30));
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
+  g_assert_true (custos_test_wait_for (ball_shown, player, 30));
   /* The card was asked for (its PIN typed into the viewer's dialog). */
   g_assert_cmpuint (pin_dialogs, >=, 1);
   g_signal_handler_disconnect (pin, handler);
   if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
     {
       /* Some seconds verified, so the band shows on the timeline. */
-      g_assert_true (wait_for (verdicts_known, player, 30));
+      g_assert_true (custos_test_wait_for (verdicts_known, player, 30));
       save_appstream_shot ("original.png", NULL);
     }
 }
@@ -773,19 +729,20 @@ test_card_removal (void)
       g_test_skip ("SoftHSM is not installed: the demo has no card");
       return;
     }
-  g_assert_true (wait_for (player_playing, player, 30));
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
   g_signal_connect_swapped (player, "notify::state", G_CALLBACK (note_state), player);
   g_signal_connect (custos_application_get_credentials (app), "card-removed",
                     G_CALLBACK (note_card_removed), player);
   custos_test_run_args ("softhsm2-util", "--delete-token", "--token", "custos-demo", NULL);
   /* The credentials poll the card every half second, as a reader would. */
-  g_assert_true (wait_for (player_stopped, player, 60));
+  g_assert_true (custos_test_wait_for (player_stopped, player, 60));
   /* Locked, saying why: not a connection error. */
   g_assert_cmpint (custos_player_get_state (player), ==, CUSTOS_PLAYER_STATE_LOCKED);
   g_assert_nonnull (strstr (custos_player_get_status_description (player), "card was removed"));
-  g_assert_true (label_contains (GTK_WIDGET (player), custos_player_get_status_title (player)));
+  g_assert_true (
+      custos_test_widget_has_label (GTK_WIDGET (player), custos_player_get_status_title (player)));
   /* And the picture the card opened is gone from the screen. */
-  g_assert_true (wait_for (ball_gone, player, 10));
+  g_assert_true (custos_test_wait_for (ball_gone, player, 10));
 }
 
 /* The Add Archiver dialog, then the trust dialog */
@@ -884,7 +841,7 @@ test_add_and_trust (void)
   /* No CA: the fingerprint is compared. */
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "add");
 
-  if (!wait_for (trust_dialog_shown, NULL, 30))
+  if (!custos_test_wait_for (trust_dialog_shown, NULL, 30))
     {
       entry = custos_archiver_list_find (custos_application_get_archivers (app), url);
       g_test_message ("entry %p state %d: %s", entry,
@@ -894,12 +851,13 @@ test_add_and_trust (void)
     }
   dialog = find_message_dialog ("Trust This Archiver?");
   /* What the user compares: the archiver's own certificate, in groups of four. */
-  g_assert_true (label_contains (dialog, grouped));
-  g_assert_true (label_contains (dialog, "Compare this with the fingerprint your administrator"));
+  g_assert_true (custos_test_widget_has_label (dialog, grouped));
+  g_assert_true (custos_test_widget_has_label (
+      dialog, "Compare this with the fingerprint your administrator"));
   save_appstream_shot ("trust.png", dialog);
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "trust");
 
-  g_assert_true (wait_for (entry_connected, url, 30));
+  g_assert_true (custos_test_wait_for (entry_connected, url, 30));
   entry = custos_archiver_list_find (custos_application_get_archivers (app), url);
   g_assert_cmpstr (custos_archiver_entry_get_pinned_fingerprint (entry), ==, fingerprint);
   custos_archiver_list_remove (custos_application_get_archivers (app), url);
@@ -1019,16 +977,16 @@ test_certificate_changed (void)
   g_variant_builder_add (rows, "(ssss)", url, wrong, "", "");
   g_settings_set_value (settings, "archivers", g_variant_builder_end (rows));
 
-  g_assert_true (wait_for (changed_dialog_shown, NULL, 30));
+  g_assert_true (custos_test_wait_for (changed_dialog_shown, NULL, 30));
   dialog = find_message_dialog ("The Archiver’s Certificate Changed");
   entry = custos_archiver_list_find (list, url);
   g_assert_nonnull (entry);
-  g_assert_true (label_contains (dialog, wrong_grouped));
+  g_assert_true (custos_test_widget_has_label (dialog, wrong_grouped));
   {
     g_autofree char *presented =
         custos_format_fingerprint (custos_archiver_entry_get_peer_fingerprint (entry));
 
-    g_assert_true (label_contains (dialog, presented));
+    g_assert_true (custos_test_widget_has_label (dialog, presented));
   }
   g_assert_false (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "trust"));
   g_assert_cmpstr (custos_window_get_page (window ()), ==, "archiver");
@@ -1064,7 +1022,7 @@ test_remembers_size (void)
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), !=, 900);
   gtk_window_set_default_size (GTK_WINDOW (window ()), 900, 640);
   gtk_window_close (GTK_WINDOW (window ()));
-  g_assert_true (wait_for (no_windows, NULL, 10));
+  g_assert_true (custos_test_wait_for (no_windows, NULL, 10));
   g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
   g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 640);
 }
@@ -1129,11 +1087,11 @@ test_drop_file (void)
   g_signal_emit_by_name (target, "drop", &value, 100.0, 100.0, &accepted);
   g_assert_true (accepted);
   /* Listed under Local Files and playing in the tile. */
-  g_assert_true (wait_for (file_listed, dropped_path, 10));
-  g_assert_true (wait_for (title_is, (gpointer) "dropped.fusion", 10));
+  g_assert_true (custos_test_wait_for (file_listed, dropped_path, 10));
+  g_assert_true (custos_test_wait_for (title_is, (gpointer) "dropped.fusion", 10));
   g_assert_cmpstr (custos_window_get_page (window ()), ==, "player");
-  g_assert_true (wait_for (player_has_frame, player, 30));
-  g_assert_true (wait_for (bars_shown, player, 10));
+  g_assert_true (custos_test_wait_for (custos_test_player_has_frame, player, 30));
+  g_assert_true (custos_test_wait_for (bars_shown, player, 10));
 }
 
 static gboolean
@@ -1160,15 +1118,16 @@ test_open_chooser (void)
   GtkWidget *chooser;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window ()), "win.open", NULL));
-  g_assert_true (wait_for (chooser_shown, NULL, 10));
+  g_assert_true (custos_test_wait_for (chooser_shown, NULL, 10));
   chooser = find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG);
   g_assert_true (gtk_file_chooser_set_file (GTK_FILE_CHOOSER (chooser), file, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_for (chooser_has_file, chooser, 10));
+  g_assert_true (custos_test_wait_for (chooser_has_file, chooser, 10));
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
-  g_assert_true (wait_for (file_listed, chosen_path, 10));
-  g_assert_true (wait_for (title_is, (gpointer) "chosen.fusion", 10));
-  g_assert_true (wait_for (player_has_frame, custos_window_get_player (window ()), 30));
+  g_assert_true (custos_test_wait_for (file_listed, chosen_path, 10));
+  g_assert_true (custos_test_wait_for (title_is, (gpointer) "chosen.fusion", 10));
+  g_assert_true (custos_test_wait_for (custos_test_player_has_frame,
+                                       custos_window_get_player (window ()), 30));
 }
 
 /* Space */
@@ -1213,25 +1172,25 @@ test_space_in_sidebar (void)
   GtkEventController *keys = space_controller ();
   GtkWidget          *row = find_row ("Lobby:");
   gulong              handler;
-  guint               before = first_frames;
+  guint               before = custos_test_first_frames ();
   gboolean            handled = FALSE;
 
   g_assert_nonnull (keys);
   g_assert_cmpint (gtk_event_controller_get_propagation_phase (keys), ==, GTK_PHASE_CAPTURE);
   g_assert_nonnull (row);
-  g_assert_true (wait_for (player_playing, player, 30));
-  handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
+  handler = g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
   g_assert_true (gtk_widget_grab_focus (row));
   g_assert_true (gtk_root_get_focus (GTK_ROOT (win)) == row);
 
   g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, 0, &handled);
   g_assert_true (handled);
-  g_assert_true (wait_for (player_paused, player, 10));
+  g_assert_true (custos_test_wait_for (player_paused, player, 10));
   g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, 0, &handled);
   g_assert_true (handled);
-  g_assert_true (wait_for (player_state_playing, player, 10));
+  g_assert_true (custos_test_wait_for (player_state_playing, player, 10));
   /* Not reopened. */
-  g_assert_cmpuint (first_frames, ==, before);
+  g_assert_cmpuint (custos_test_first_frames (), ==, before);
   /* Ctrl+Space is not play/pause. */
   g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_space, 65, GDK_CONTROL_MASK, &handled);
   g_assert_false (handled);
@@ -1353,7 +1312,7 @@ lobby_recorded (gpointer data)
 
   custos_archiver_client_get_ranges_async (custos_archiver_entry_get_client (demo_entry ()),
                                            "lobby", NULL, got_ranges, &ranges);
-  g_assert_true (wait_for (ranges_arrived, &ranges, 10));
+  g_assert_true (custos_test_wait_for (ranges_arrived, &ranges, 10));
   for (guint i = 0; i < ranges->len; i++)
     total += g_array_index (ranges, CustosTimeRange, i).to_us -
              g_array_index (ranges, CustosTimeRange, i).from_us;
@@ -1381,20 +1340,20 @@ test_export_camera (void)
   GtkEditable        *from, *to;
   gint64              position;
 
-  g_assert_true (wait_for (player_playing, player, 30));
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
   g_assert_cmpstr (custos_player_get_title (player), ==, "Lobby");
   /* Some seconds in the archive (not only live), then the lobby chosen
    * again: the timeline knows what is recorded. */
-  g_assert_true (wait_for (lobby_recorded, NULL, 60));
+  g_assert_true (custos_test_wait_for (lobby_recorded, NULL, 60));
   open_and_wait (custos_archiver_entry_find_camera (demo_entry (), "lobby"), 60);
   position = custos_player_get_position_utc (player);
   g_assert_cmpint (position, !=, G_MININT64);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export", NULL));
-  g_assert_true (wait_for (export_dialog_shown, NULL, 10));
+  g_assert_true (custos_test_wait_for (export_dialog_shown, NULL, 10));
   dialog = CUSTOS_EXPORT_DIALOG (find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG));
   /* The camera is offered, by its title. */
-  g_assert_true (label_contains (GTK_WIDGET (dialog), "Lobby"));
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (dialog), "Lobby"));
   custos_export_dialog_set_folder (dialog, folder);
   custos_export_dialog_set_format (dialog, CUSTOS_EXPORT_FORMAT_MP4);
   /* The range offered: around the position, within what is recorded
@@ -1408,7 +1367,7 @@ test_export_camera (void)
   g_assert_cmpstr (gtk_editable_get_text (from), !=, "");
   g_assert_cmpstr (gtk_editable_get_text (to), !=, "");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "export.start", NULL));
-  if (!wait_for (export_finished, dir, 120))
+  if (!custos_test_wait_for (export_finished, dir, 120))
     {
       dump_labels (GTK_WIDGET (dialog));
       g_assert_not_reached ();
@@ -1465,8 +1424,8 @@ test_export_grid (void)
   CustosWindow *win = window ();
   GtkWidget    *dialog;
 
-  g_assert_true (wait_for (camera_listed, (gpointer) "lobby", 60));
-  g_assert_true (wait_for (camera_listed, (gpointer) "front-door", 60));
+  g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "lobby", 60));
+  g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "front-door", 60));
   g_object_set (win, "grid-mode", TRUE, NULL);
   custos_window_open_camera (win, demo_entry (),
                              custos_archiver_entry_find_camera (demo_entry (), "front-door"), TRUE);
@@ -1474,14 +1433,14 @@ test_export_grid (void)
                              custos_archiver_entry_find_camera (demo_entry (), "lobby"), TRUE);
   g_assert_cmpstr (custos_window_get_page (win), ==, "grid");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export", NULL));
-  g_assert_true (wait_for (export_dialog_shown, NULL, 10));
+  g_assert_true (custos_test_wait_for (export_dialog_shown, NULL, 10));
   dialog = find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG);
-  g_assert_true (label_contains (dialog, "Lobby"));
-  g_assert_true (label_contains (dialog, "Front door"));
+  g_assert_true (custos_test_widget_has_label (dialog, "Lobby"));
+  g_assert_true (custos_test_widget_has_label (dialog, "Front door"));
   /* No local file when cameras are shown. */
-  g_assert_false (label_contains (dialog, "bars.fusion"));
+  g_assert_false (custos_test_widget_has_label (dialog, "bars.fusion"));
   g_assert_true (gtk_widget_activate_action (dialog, "export.cancel", NULL));
-  g_assert_true (wait_for (export_dialog_gone, NULL, 10));
+  g_assert_true (custos_test_wait_for (export_dialog_gone, NULL, 10));
   g_object_set (win, "grid-mode", FALSE, NULL);
 }
 
@@ -1517,7 +1476,7 @@ test_original_choose_identity (void)
     }
   g_assert_nonnull (custos_archiver_list_set_identity (list, demo_url, NULL));
   g_assert_null (custos_archiver_entry_get_identity (demo_entry ()));
-  g_assert_true (wait_for (camera_listed, (gpointer) "front-door", 60));
+  g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "front-door", 60));
   front = custos_archiver_entry_find_camera (demo_entry (), "front-door");
   if (privacy_shown)
     {
@@ -1531,7 +1490,7 @@ test_original_choose_identity (void)
       custos_window_open_camera (win, demo_entry (), front, FALSE);
     }
   /* No toast telling to add it again: the question. */
-  g_assert_true (wait_for (identity_dialog_shown, NULL, 10));
+  g_assert_true (custos_test_wait_for (identity_dialog_shown, NULL, 10));
   dialog = find_message_dialog ("Choose Your Certificate");
   if (privacy_shown)
     {
@@ -1541,12 +1500,12 @@ test_original_choose_identity (void)
       adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
       g_object_get (win, "original", &original, NULL);
       g_assert_false (original);
-      g_assert_true (wait_for (player_playing, player, 60));
-      g_assert_true (wait_for (ball_shown, player, 30));
+      g_assert_true (custos_test_wait_for (player_playing, player, 60));
+      g_assert_true (custos_test_wait_for (ball_shown, player, 30));
       g_assert_null (custos_archiver_entry_get_identity (demo_entry ()));
       /* And asked again. */
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.original", NULL));
-      g_assert_true (wait_for (identity_dialog_shown, NULL, 10));
+      g_assert_true (custos_test_wait_for (identity_dialog_shown, NULL, 10));
       dialog = find_message_dialog ("Choose Your Certificate");
     }
   names = custos_add_archiver_dialog_get_identity_names (CUSTOS_ADD_ARCHIVER_DIALOG (dialog));
@@ -1558,13 +1517,15 @@ test_original_choose_identity (void)
                                                              card_position));
 
   handler = g_signal_connect (pin, "dialog-shown", G_CALLBACK (answer_pin), NULL);
-  before = first_frames;
-  frame_handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  before = custos_test_first_frames ();
+  frame_handler =
+      g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "use");
-  g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 90));
+  g_assert_true (
+      custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), 90));
   g_signal_handler_disconnect (player, frame_handler);
-  g_assert_true (wait_for (player_playing, player, 30));
-  g_assert_true (wait_for (ball_shown, player, 30));
+  g_assert_true (custos_test_wait_for (player_playing, player, 30));
+  g_assert_true (custos_test_wait_for (ball_shown, player, 30));
   /* The card's PIN, typed into the PIN dialog. */
   g_assert_cmpuint (pin_dialogs, >, pins_before);
   g_signal_handler_disconnect (pin, handler);
@@ -1574,11 +1535,12 @@ test_original_choose_identity (void)
   /* Back to the privacy stream for the tests after this one. */
   if (privacy_shown)
     {
-      before = first_frames;
+      before = custos_test_first_frames ();
       frame_handler =
-          g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+          g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
       g_object_set (win, "original", FALSE, NULL);
-      g_assert_true (wait_for (new_first_frame, GUINT_TO_POINTER (before), 60));
+      g_assert_true (
+          custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), 60));
       g_signal_handler_disconnect (player, frame_handler);
     }
   else
@@ -1593,7 +1555,7 @@ run_tests (gpointer user_data)
   /* Screenshots show where the stacks are, not half of a crossfade. */
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
   /* The size of the AppStream screenshots (the settings made it so). */
-  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL && !wait_for (window_sized, NULL, 10))
+  if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL && !custos_test_wait_for (window_sized, NULL, 10))
     g_error ("the window is %d×%d, not 1280×800",
              gtk_widget_get_width (gtk_window_get_child (GTK_WINDOW (window ()))),
              gtk_widget_get_height (gtk_window_get_child (GTK_WINDOW (window ()))));

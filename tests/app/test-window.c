@@ -23,6 +23,7 @@
 
 #include "custos-application.h"
 #include "custos-sidebar.h"
+#include "custos-test-app.h"
 #include "custos-test-util.h"
 #include "custos-timeline-model.h"
 #include "custos-video-paintable.h"
@@ -37,88 +38,21 @@ static CustosApplication *app;
 static char              *fusion_path;
 static GSubprocess       *window_manager;
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond, gpointer data, guint seconds)
-{
-  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
-}
-
 static CustosWindow *
 window (void)
 {
-  GtkWindow *w = gtk_application_get_active_window (GTK_APPLICATION (app));
-
-  g_assert_true (CUSTOS_IS_WINDOW (w));
-  return CUSTOS_WINDOW (w);
-}
-
-static gboolean
-label_contains (GtkWidget *widget, const char *text)
-{
-  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
-    return TRUE;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    if (label_contains (child, text))
-      return TRUE;
-  return FALSE;
-}
-
-static void
-collect (GtkWidget *widget, GType type, GPtrArray *found)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    g_ptr_array_add (found, widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect (child, type, found);
+  return custos_test_app_window (app);
 }
 
 /* Every widget of that type in the window. */
 static GPtrArray *
 find_all (GType type)
 {
-  GPtrArray *found = g_ptr_array_new ();
-
-  collect (GTK_WIDGET (window ()), type, found);
-  return found;
+  return custos_test_widget_find_all (GTK_WIDGET (window ()), type);
 }
 
 /* The player's frame: paused on a known frame, so the snapshot and the
  * texture compared with it are the same picture. */
-
-static guint first_frames;
-
-static void
-count_first_frame (CustosPlayer *player, gpointer data)
-{
-  first_frames++;
-}
-
-static gboolean
-frames_beyond (gpointer data)
-{
-  return first_frames > GPOINTER_TO_UINT (data);
-}
-
-static gboolean
-player_has_frame (gpointer data)
-{
-  GdkPaintable *paintable = custos_player_get_paintable (data);
-
-  return paintable != NULL && gdk_paintable_get_intrinsic_width (paintable) > 0;
-}
 
 /* Paused on the frame one second into the file; its UTC. */
 static gint64
@@ -129,14 +63,15 @@ show_known_frame (void)
   guint         before;
   gulong        handler;
 
-  g_assert_true (wait_for (player_has_frame, player, 30));
+  g_assert_true (custos_test_wait_for (custos_test_player_has_frame, player, 30));
   custos_player_pause (player);
   g_assert_true (
       custos_timeline_model_get_bounds (custos_player_get_timeline_model (player), &start, &end));
-  before = first_frames;
-  handler = g_signal_connect (player, "first-frame", G_CALLBACK (count_first_frame), NULL);
+  before = custos_test_first_frames ();
+  handler = g_signal_connect (player, "first-frame", G_CALLBACK (custos_test_on_first_frame), NULL);
   custos_player_seek_utc (player, start + G_USEC_PER_SEC);
-  g_assert_true (wait_for (frames_beyond, GUINT_TO_POINTER (before), 30));
+  g_assert_true (
+      custos_test_wait_for (custos_test_first_frames_beyond, GUINT_TO_POINTER (before), 30));
   g_signal_handler_disconnect (player, handler);
   g_assert_cmpint (custos_player_get_state (player), ==, CUSTOS_PLAYER_STATE_PAUSED);
   return custos_player_get_position_utc (player);
@@ -163,7 +98,7 @@ save_snapshot (GFile *file, GError **error)
   g_autoptr (GAsyncResult) result = NULL;
 
   custos_window_save_snapshot_async (window (), file, NULL, saved, &result);
-  g_assert_true (wait_for (is_set, &result, 30));
+  g_assert_true (custos_test_wait_for (is_set, &result, 30));
   return custos_window_save_snapshot_finish (window (), result, error);
 }
 
@@ -269,7 +204,7 @@ test_snapshot_unwritable (void)
   g_assert_false (save_snapshot (file, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_false (g_file_query_exists (file, NULL));
-  g_assert_true (label_contains (GTK_WIDGET (window ()), "Cannot save the snapshot"));
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (window ()), "Cannot save the snapshot"));
 }
 
 /* The file holds a PNG of the frame shown, pixel for pixel (the colour
@@ -446,14 +381,14 @@ test_fullscreen (void)
   show_known_frame ();
   g_assert_false (gtk_window_is_fullscreen (win));
   g_assert_true (chrome_visible (TRUE));
-  g_assert_true (wait_for (player_smaller, NULL, 10));
+  g_assert_true (custos_test_wait_for (player_smaller, NULL, 10));
   width = gtk_widget_get_width (GTK_WIDGET (win));
 
   /* F11's action: only the video, on the whole screen. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.fullscreen", NULL));
   wait_fullscreen (TRUE);
   g_assert_true (chrome_visible (FALSE));
-  g_assert_true (wait_for (player_fills_window, NULL, 10));
+  g_assert_true (custos_test_wait_for (player_fills_window, NULL, 10));
   g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (win)), >, width);
   g_assert_true (gtk_widget_is_visible (GTK_WIDGET (custos_window_get_player (window ()))));
 
@@ -461,7 +396,7 @@ test_fullscreen (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.fullscreen", NULL));
   wait_fullscreen (FALSE);
   g_assert_true (chrome_visible (TRUE));
-  g_assert_true (wait_for (player_smaller, NULL, 10));
+  g_assert_true (custos_test_wait_for (player_smaller, NULL, 10));
 
   /* The bar's button does the same, through the same action. */
   button = bar_button ("win.fullscreen");
@@ -513,7 +448,7 @@ start_window_manager (void)
   wm = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
                          &error, openbox, "--sm-disable", "--startup", startup, NULL);
   g_assert_no_error (error);
-  if (!wait_for (exists, ready, 30))
+  if (!custos_test_wait_for (exists, ready, 30))
     g_error ("openbox did not start");
   return g_steal_pointer (&wm);
 }
