@@ -9,6 +9,7 @@
 
 #include "custos-gst-time.h"
 #include "custos-camera-source.h"
+#include "custos-dts-synth.h"
 #include "custos-record.h"
 
 #define H264_OUT "h264parse config-interval=-1 ! " \
@@ -38,6 +39,8 @@ typedef struct
   gint64      pending_dts_us;
   gboolean    pending_key;
   gint64      last_dts_us;
+  gboolean    timed;       /* a buffer with a time has come */
+  CustosDtsSynth *synth;   /* no DTS from the source: makes them */
   gboolean    eos;
 } Sink;
 
@@ -226,6 +229,7 @@ custos_camera_source_free (CustosCameraSource *self)
     {
       g_clear_pointer (&self->sinks[i].pending, gst_sample_unref);
       g_clear_pointer (&self->sinks[i].held, gst_sample_unref);
+      g_clear_pointer (&self->sinks[i].synth, custos_dts_synth_free);
       g_clear_object (&self->sinks[i].appsink);
     }
   g_clear_object (&self->pipeline);
@@ -262,6 +266,56 @@ take_origin (CustosCameraSource *self)
 }
 
 static void
+sink_set_pending (Sink      *sink,
+                  GstSample *sample,
+                  gint64     pts_us,
+                  gint64     dts_us)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+
+  sink->pending = sample;
+  sink->pending_key = buffer && !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  sink->pending_pts_us = MAX (pts_us, 0);
+  sink->pending_dts_us = dts_us;
+}
+
+/* The oldest frame the synthesizer has timed becomes the pending one. */
+static gboolean
+sink_pop_synth (Sink *sink)
+{
+  gpointer sample = NULL;
+  gint64 pts_us, dts_us;
+
+  if (sink->pending == NULL && sink->synth != NULL &&
+      custos_dts_synth_pop (sink->synth, &pts_us, &dts_us, &sample))
+    sink_set_pending (sink, sample, pts_us, dts_us);
+  return sink->pending != NULL;
+}
+
+/* A file camera (filesrc ! matroskademux) gives H.264 with PTS only, in
+ * decode order: with B-frames the PTS go back and forth, and clamping
+ * them into DTS gives several frames the same one, which muxers cannot
+ * store. Such a stream (its first timed buffer has no DTS) gets its DTS
+ * from its PTS, sorted and shifted back by its reorder depth; a stream
+ * with DTS (RTSP, MP4, encoders) keeps them. */
+static void
+sink_choose_dts (Sink     *sink,
+                 gboolean  have_pts,
+                 gboolean  have_dts)
+{
+  if (sink->timed || (!have_pts && !have_dts))
+    return;
+  sink->timed = TRUE;
+  if (!have_dts)
+    {
+      g_debug ("%s: no decode times, made from the presentation times",
+               GST_OBJECT_NAME (sink->appsink));
+      sink->synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW,
+                                          (GDestroyNotify) gst_sample_unref);
+    }
+}
+
+static void
 sink_take (CustosCameraSource *self,
            Sink               *sink,
            GstSample          *sample)
@@ -270,21 +324,25 @@ sink_take (CustosCameraSource *self,
   GstBuffer *buffer = gst_sample_get_buffer (sample);
   gint64 pts = 0, dts = 0;
   gboolean have_pts, have_dts;
-  gint64 floor_us;
+  gint64 floor_us, pts_us;
 
   if (!self->have_origin)
     take_origin (self);
   have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
   have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
+  sink_choose_dts (sink, have_pts, have_dts);
   floor_us = sink->last_dts_us != G_MININT64 ? sink->last_dts_us : 0;
-  sink->pending = sample;
-  sink->pending_key = buffer && !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  sink->pending_pts_us = have_pts ? self->origin_us + pts
-                         : have_dts ? self->origin_us + dts : MAX (floor_us, self->origin_us);
-  sink->pending_dts_us = have_dts ? self->origin_us + dts : sink->pending_pts_us;
+  pts_us = have_pts ? self->origin_us + pts
+           : have_dts ? self->origin_us + dts : MAX (floor_us, self->origin_us);
+  if (sink->synth != NULL)
+    {
+      custos_dts_synth_push (sink->synth, pts_us, sample);
+      sink_pop_synth (sink);
+      return;
+    }
   /* The format wants decode times that never go back within a stream. */
-  sink->pending_dts_us = MAX (sink->pending_dts_us, floor_us);
-  sink->pending_pts_us = MAX (sink->pending_pts_us, 0);
+  sink_set_pending (sink, sample, pts_us,
+                    MAX (have_dts ? self->origin_us + dts : pts_us, floor_us));
 }
 
 /* Split pictures */
@@ -393,20 +451,24 @@ sink_refill (CustosCameraSource *self,
 {
   GstSample *sample, *ready;
 
-  if (sink->appsink == NULL || sink->pending != NULL || sink->eos)
+  if (sink->appsink == NULL || sink->pending != NULL)
     return sink->pending != NULL;
-  do
+  /* A unit taken may stay in the synthesizer: pull until one is pending. */
+  while (!sink->eos && sink->pending == NULL)
     {
       sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink->appsink), 0);
       if (sample == NULL)
         sink->eos = gst_app_sink_is_eos (GST_APP_SINK (sink->appsink));
       ready = coalesce (sink, sample);
+      if (ready != NULL)
+        sink_take (self, sink, ready);
+      else if (sample == NULL)
+        break;
     }
-  while (ready == NULL && sample != NULL);
-  if (ready == NULL)
-    return FALSE;
-  sink_take (self, sink, ready);
-  return TRUE;
+  /* At the end, what the synthesizer holds comes out. */
+  if (sink->eos && sink->synth != NULL)
+    custos_dts_synth_drain (sink->synth);
+  return sink_pop_synth (sink);
 }
 
 /* Bus */

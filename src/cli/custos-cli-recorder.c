@@ -12,6 +12,7 @@
 #include "custos-gst-time.h"
 #include "custos-cli-common.h"
 #include "custos-cli-recorder.h"
+#include "custos-dts-synth.h"
 
 #define SINK_NAME        "custos_sink"
 #define SINK_MAX_BUFFERS 64
@@ -26,6 +27,8 @@ typedef struct
   int              stream;       /* writer stream id, -1 when not recorded */
   gboolean         eos;
   GstSample       *pending;      /* pulled, not yet written */
+  gboolean         timed;        /* a buffer with a time has come */
+  CustosDtsSynth  *synth;        /* streams without DTS: their decode times */
   gint64           pending_pts_us;
   gint64           pending_dts_us;
   guint64          packets;
@@ -51,6 +54,7 @@ static void
 sink_free (Sink *sink)
 {
   g_clear_pointer (&sink->pending, gst_sample_unref);
+  g_clear_pointer (&sink->synth, custos_dts_synth_free);
   g_clear_object (&sink->appsink);
   g_free (sink->caps);
   g_free (sink);
@@ -390,6 +394,52 @@ wait_for_pads (CustosCliRecorder  *self,
 
 /* Stream times */
 
+/* The oldest frame the synthesizer has timed becomes the pending one. */
+static gboolean
+sink_pop_synth (Sink *sink)
+{
+  gpointer sample = NULL;
+
+  if (sink->pending == NULL && sink->synth != NULL &&
+      custos_dts_synth_pop (sink->synth, &sink->pending_pts_us, &sink->pending_dts_us, &sample))
+    sink->pending = sample;
+  return sink->pending != NULL;
+}
+
+/* The appsink ended: what the synthesizer still holds comes out. FALSE
+ * when nothing is left. */
+static gboolean
+sink_drain (Sink *sink)
+{
+  if (sink->synth != NULL)
+    custos_dts_synth_drain (sink->synth);
+  return sink_pop_synth (sink);
+}
+
+/* Matroska stores no decode times: matroskademux gives H.264 and H.265
+ * with PTS only, in decode order, so with B-frames the PTS go back and
+ * forth. Taking them as DTS would need clamping, which gives several
+ * frames the same DTS, which muxers cannot store. Such a stream (its
+ * first timed buffer has no DTS) gets its DTS from its PTS, sorted and
+ * shifted back by its reorder depth; a stream with DTS keeps them. */
+static void
+sink_choose_dts (Sink     *sink,
+                 gboolean  have_pts,
+                 gboolean  have_dts)
+{
+  if (!sink->timed && (have_pts || have_dts))
+    {
+      sink->timed = TRUE;
+      if (!have_dts)
+        {
+          g_debug ("%s: no decode times, made from the presentation times",
+                   GST_OBJECT_NAME (sink->appsink));
+          sink->synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW,
+                                              (GDestroyNotify) gst_sample_unref);
+        }
+    }
+}
+
 static void
 sink_take_sample (CustosCliRecorder *self,
                   Sink              *sink,
@@ -401,16 +451,24 @@ sink_take_sample (CustosCliRecorder *self,
   gboolean have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
   gboolean have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
   gint64 previous = sink->last_dts_us;
+  gint64 pts_us;
 
+  sink_choose_dts (sink, have_pts, have_dts);
+  pts_us = have_pts ? self->start_us + pts
+           : have_dts ? self->start_us + dts
+           : previous != G_MININT64 ? previous : self->start_us;
+  if (sink->synth != NULL)
+    {
+      custos_dts_synth_push (sink->synth, pts_us, sample);
+      sink_pop_synth (sink);
+      return;
+    }
   sink->pending = sample;
-  sink->pending_pts_us = have_pts ? self->start_us + pts
-                         : have_dts ? self->start_us + dts
-                         : previous != G_MININT64 ? previous : self->start_us;
-  sink->pending_dts_us = have_dts ? self->start_us + dts : sink->pending_pts_us;
+  sink->pending_pts_us = pts_us;
+  sink->pending_dts_us = have_dts ? self->start_us + dts : pts_us;
   /* The format wants decode times that never go back within a stream. The
    * first may come before the start: with B-frames, frames are decoded
-   * before they are shown, and clamping those decode times would give
-   * several frames the same one, which muxers cannot store. */
+   * before they are shown. */
   if (previous != G_MININT64)
     sink->pending_dts_us = MAX (sink->pending_dts_us, previous);
 }
@@ -673,7 +731,7 @@ poll_sinks (CustosCliRecorder *self,
 
           if (sample != NULL)
             sink_take_sample (self, sink, sample);
-          else if (gst_app_sink_is_eos (appsink))
+          else if (gst_app_sink_is_eos (appsink) && !sink_drain (sink))
             {
               sink->eos = TRUE;
               continue;

@@ -4,6 +4,7 @@
 #include "custos-archiver-client.h"
 #include "custos-certificate.h"
 #include "custos-crypto.h"
+#include "custos-dts-synth.h"
 #include "custos-enroll.h"
 #include "custos-export.h"
 #include "custos-format.h"
