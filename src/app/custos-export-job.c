@@ -493,8 +493,8 @@ find_signer (CustosExportJob *self, GCancellable *cancellable, GError **error)
 
   if (reader == NULL)
     return FALSE;
-  /* A fetched stream holds just the range and has no index to seek by. */
-  if (self->client == NULL && self->from_us != G_MININT64 &&
+  /* A fetched stream has no index: the reader then scans for the range. */
+  if (self->from_us != G_MININT64 &&
       !custos_reader_seek (reader, self->from_us - self->origin_us, cancellable, &local))
     {
       /* A failed seek leaves the reader anywhere: start again from the top. */
@@ -679,10 +679,9 @@ start_media (GTask *task)
   self->media = custos_media_export_new (input, part, CUSTOS_MEDIA_FORMAT_MP4);
   custos_media_export_set_key_provider (self->media, self->provider, self->interaction);
   custos_media_export_set_ca_file (self->media, self->ca_file);
-  /* A fetched stream has no index to cut by: all of it (the archiver
-   * already cut it to the segments of the range). */
-  if (self->client == NULL)
-    custos_media_export_set_range (self->media, self->from_us, self->to_us);
+  /* A fetched stream holds whole segments around the range and has no
+   * index: the demuxer scans it to seek, so it is cut to the frame too. */
+  custos_media_export_set_range (self->media, self->from_us, self->to_us);
   custos_media_export_set_progress_func (self->media, on_media_progress, self, NULL);
   custos_media_export_run_async (self->media, g_task_get_cancellable (task), on_media_done, task);
 }

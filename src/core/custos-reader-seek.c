@@ -92,43 +92,227 @@ read_toc (CustosReader *self,
   return custos_toc_record_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, toc_offset, error);
 }
 
-static gboolean
-find_keyframe (CustosReader      *self,
-               gint64             time_us,
-               CustosIndexRecord *ir,
-               guint64           *keyframe_offset,
-               GCancellable      *cancellable,
-               GError           **error)
+/* Where playing from a keyframe starts: the sync point in force, the
+ * first record of the keyframe's segment, and the keyframe itself. */
+typedef struct
 {
-  g_autoptr (GArray) toc = read_toc (self, cancellable, error);
+  guint64 sync_offset;
+  guint64 segment_offset;
+  guint64 keyframe;
+} SeekPoint;
+
+/* What a scan of a file without a usable index finds (§6.7 step 1). */
+typedef struct
+{
+  gint64    target_us;      /* G_MAXINT64: scan it all, for the time range */
+  gboolean  have_pick;
+  SeekPoint pick;
+  gint64    first_us;
+  gint64    last_us;
+} Scan;
+
+/* Stream id and stream time of a DATA record, from its fixed prefix. */
+static gboolean
+read_data_time (CustosReader             *self,
+                guint64                   offset,
+                const CustosRecordHeader *h,
+                guint32                   period_ms,
+                guint                    *stream,
+                gint64                   *pts_us,
+                GCancellable             *cancellable,
+                GError                  **error)
+{
+  gsize prefix_len = CUSTOS_DATA_PREFIX_LEN + ((h->flags & CUSTOS_DATA_FLAG_HAS_DTS) ? 4 : 0);
+  gsize tag_len = (h->flags & CUSTOS_DATA_FLAG_ENCRYPTED) ? CUSTOS_GCM_TAG_LEN : 0;
+  guint8 prefix[CUSTOS_DATA_PREFIX_LEN];
+
+  /* As custos_data_record_parse() says it. */
+  if (h->length < prefix_len + tag_len)
+    {
+      g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_BAD_RECORD,
+                   _ ("data record of %zu bytes is shorter than its "
+                      "%zu-byte prefix and tag"),
+                   (gsize) h->length, prefix_len + tag_len);
+      return FALSE;
+    }
+  if (!read_at (self, offset + CUSTOS_RECORD_HEADER_LEN, sizeof prefix, prefix, cancellable,
+                error))
+    return FALSE;
+  *stream = prefix[0];
+  *pts_us = (gint64) custos_read_u32 (prefix + 4) * period_ms * 1000 +
+            (gint32) custos_read_u32 (prefix + 8);
+  return TRUE;
+}
+
+/* Steps through the file from its start by record lengths, reading only
+ * headers, descriptors and the fixed prefix of DATA records: a fetched
+ * range or an unfinished recording has no index to seek by, and this
+ * builds what its INDEX records would have said. Stops at the first
+ * keyframe of the primary video stream after the target. A damaged record
+ * ends the scan with an error rather than guessing where the next is. */
+static gboolean
+scan_records (CustosReader *self,
+              Scan         *scan,
+              GCancellable *cancellable,
+              GError      **error)
+{
+  guint64 offset = 0, size, sync_offset = 0, segment_offset = 0;
+  guint32 period_ms = 0;
+  int primary = -1;
+  goffset end;
+
+  if (!g_seekable_seek (G_SEEKABLE (self->input), 0, G_SEEK_END, cancellable, error))
+    return FALSE;
+  end = g_seekable_tell (G_SEEKABLE (self->input));
+  size = end > 0 ? (guint64) end : 0;
+  scan->first_us = G_MAXINT64;
+  scan->last_us = G_MININT64;
+
+  while (offset + CUSTOS_RECORD_HEADER_LEN <= size)
+    {
+      guint8 head[CUSTOS_RECORD_HEADER_LEN];
+      CustosRecordHeader h;
+      g_autofree guint8 *rec = NULL;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+          !read_at (self, offset, sizeof head, head, cancellable, error) ||
+          !custos_record_header_parse (head, sizeof head, &h, error))
+        return FALSE;
+      /* The cut tail of an unfinished recording. */
+      if (offset + CUSTOS_RECORD_HEADER_LEN + h.length > size)
+        break;
+      if (h.type == CUSTOS_RECORD_FILE_HEADER || h.type == CUSTOS_RECORD_STREAM)
+        {
+          rec = read_record_at (self, offset, &h, cancellable, error);
+          if (rec == NULL)
+            return FALSE;
+        }
+      if (h.type == CUSTOS_RECORD_FILE_HEADER)
+        {
+          CustosFileHeader fh;
+
+          if (!custos_file_header_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, &fh, error))
+            return FALSE;
+          period_ms = fh.period_ms;
+          custos_file_header_clear (&fh);
+          /* Sync points only begin segments (§4.2). */
+          sync_offset = segment_offset = offset;
+        }
+      else if (h.type == CUSTOS_RECORD_STREAM)
+        {
+          CustosStreamInfo info;
+
+          if (!custos_stream_info_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, &info, error))
+            return FALSE;
+          /* The writer cuts segments and indexes keyframes of the first
+           * video stream. */
+          if (primary < 0 && info.kind == CUSTOS_STREAM_KIND_VIDEO)
+            primary = info.id;
+          custos_stream_info_clear (&info);
+        }
+      else if (h.type == CUSTOS_RECORD_SEAL)
+        segment_offset = offset + CUSTOS_RECORD_HEADER_LEN + h.length;
+      else if (h.type == CUSTOS_RECORD_DATA && period_ms > 0)
+        {
+          guint stream;
+          gint64 pts_us;
+
+          if (!read_data_time (self, offset, &h, period_ms, &stream, &pts_us, cancellable, error))
+            return FALSE;
+          scan->first_us = MIN (scan->first_us, pts_us);
+          scan->last_us = MAX (scan->last_us, pts_us);
+          if ((h.flags & CUSTOS_DATA_FLAG_KEYFRAME) && ((int) stream == primary || primary < 0))
+            {
+              if (scan->have_pick && pts_us > scan->target_us)
+                break;
+              scan->have_pick = TRUE;
+              scan->pick.sync_offset = MIN (sync_offset, segment_offset);
+              scan->pick.segment_offset = segment_offset;
+              scan->pick.keyframe = offset;
+              /* Before the first keyframe: play from the first. */
+              if (pts_us > scan->target_us)
+                break;
+            }
+        }
+      offset += CUSTOS_RECORD_HEADER_LEN + h.length;
+    }
+  g_debug ("no index: scanned %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes", offset, size);
+  return TRUE;
+}
+
+static gboolean
+find_keyframe_by_scan (CustosReader *self,
+                       gint64        time_us,
+                       SeekPoint    *point,
+                       GCancellable *cancellable,
+                       GError      **error)
+{
+  Scan scan = { .target_us = time_us };
+
+  if (!scan_records (self, &scan, cancellable, error))
+    return FALSE;
+  /* No keyframe at all: from the start, where a sequential read begins. */
+  *point = scan.have_pick ? scan.pick : (SeekPoint) { 0, 0, 0 };
+  return TRUE;
+}
+
+/* A file without a usable table of contents is scanned instead (§6.7);
+ * any other failure (I/O, cancellation) is the seek's. */
+static gboolean
+no_usable_toc (GError **local)
+{
+  /* No error: too short to end in a trailer. */
+  if (*local == NULL)
+    return TRUE;
+  if (!g_error_matches (*local, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE))
+    return FALSE;
+  g_debug ("seeking by scanning: %s", (*local)->message);
+  g_clear_error (local);
+  return TRUE;
+}
+
+static gboolean
+find_keyframe (CustosReader *self,
+               gint64        time_us,
+               SeekPoint    *point,
+               GCancellable *cancellable,
+               GError      **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GArray) toc = read_toc (self, cancellable, &local);
+  CustosIndexRecord ir = { 0 };
   g_autofree guint8 *rec = NULL;
   CustosRecordHeader h;
   guint pick = 0;
 
   if (toc == NULL)
-    return FALSE;
-  if (toc->len == 0)
     {
-      g_set_error_literal (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_NOT_SEEKABLE,
-                           _ ("the file's index is empty"));
+      if (no_usable_toc (&local))
+        return find_keyframe_by_scan (self, time_us, point, cancellable, error);
+      g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
+  if (toc->len == 0)
+    return find_keyframe_by_scan (self, time_us, point, cancellable, error);
   for (guint i = 0; i < toc->len; i++)
     if (g_array_index (toc, CustosTocEntry, i).first_us <= time_us)
       pick = i;
 
   rec = read_record_at (self, g_array_index (toc, CustosTocEntry, pick).index_offset, &h,
                         cancellable, error);
-  if (rec == NULL || !custos_index_record_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, ir, error))
+  if (rec == NULL || !custos_index_record_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, &ir, error))
     return FALSE;
-  *keyframe_offset = ir->segment_offset;
-  for (guint i = 0; i < ir->entries->len; i++)
+  point->sync_offset = ir.sync_offset;
+  point->segment_offset = ir.segment_offset;
+  point->keyframe = ir.segment_offset;
+  for (guint i = 0; i < ir.entries->len; i++)
     {
-      CustosIndexEntry *e = &g_array_index (ir->entries, CustosIndexEntry, i);
+      CustosIndexEntry *e = &g_array_index (ir.entries, CustosIndexEntry, i);
 
       if (e->pts_us <= time_us || i == 0)
-        *keyframe_offset = e->offset;
+        point->keyframe = e->offset;
     }
+  custos_index_record_clear (&ir);
   return TRUE;
 }
 
@@ -203,8 +387,7 @@ seek_locked (CustosReader *self,
              GCancellable *cancellable,
              GError      **error)
 {
-  CustosIndexRecord ir = { 0 };
-  guint64 keyframe = 0;
+  SeekPoint point = { 0 };
   gboolean ok;
 
   if (!G_IS_SEEKABLE (self->input) || !g_seekable_can_seek (G_SEEKABLE (self->input)))
@@ -213,29 +396,28 @@ seek_locked (CustosReader *self,
                            _ ("this input cannot seek"));
       return FALSE;
     }
-  ok = find_keyframe (self, time_us, &ir, &keyframe, cancellable, error) &&
-       read_preamble (self, ir.sync_offset, ir.segment_offset, cancellable, error) &&
-       g_seekable_seek (G_SEEKABLE (self->input), ir.segment_offset, G_SEEK_SET, cancellable,
+  ok = find_keyframe (self, time_us, &point, cancellable, error) &&
+       read_preamble (self, point.sync_offset, point.segment_offset, cancellable, error) &&
+       g_seekable_seek (G_SEEKABLE (self->input), point.segment_offset, G_SEEK_SET, cancellable,
                         error);
   if (ok)
     {
       /* Read from the segment start so its seal can be checked, but hand
        * out packets only from the keyframe on. */
       if (self->whole != NULL)
-        self->pos = MIN (ir.segment_offset, self->end);
+        self->pos = MIN (point.segment_offset, self->end);
       else
         {
           self->pos = self->end = 0;
-          self->base = ir.segment_offset;
+          self->base = point.segment_offset;
           self->eof = FALSE;
         }
-      self->skip_until = keyframe;
+      self->skip_until = point.keyframe;
       self->have_prev = FALSE;
       custos_reader_segment_reset (self);
       for (guint i = 0; i < CUSTOS_MAX_STREAMS; i++)
         self->streams[i].have_last = FALSE;
     }
-  custos_index_record_clear (&ir);
   return ok;
 }
 
@@ -263,6 +445,20 @@ custos_reader_get_time_range (CustosReader *self,
   g_mutex_lock (&self->busy);
   position = g_seekable_tell (G_SEEKABLE (self->input));
   toc = read_toc (self, cancellable, &local);
+  if (toc == NULL && no_usable_toc (&local))
+    {
+      /* A fetched range or an unfinished recording: its records say. */
+      Scan scan = { .target_us = G_MAXINT64 };
+
+      if (scan_records (self, &scan, cancellable, &local))
+        {
+          CustosTocEntry whole = { 0, scan.first_us, scan.last_us };
+
+          toc = g_array_new (FALSE, FALSE, sizeof (CustosTocEntry));
+          if (scan.first_us <= scan.last_us)
+            g_array_append_val (toc, whole);
+        }
+    }
   if (!g_seekable_seek (G_SEEKABLE (self->input), position, G_SEEK_SET, cancellable,
                         local == NULL ? &local : NULL))
     g_clear_pointer (&toc, g_array_unref);

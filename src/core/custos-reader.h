@@ -127,14 +127,20 @@ CustosPacket   *custos_reader_next_packet      (CustosReader      *self,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 /* Positions the reader on the keyframe at or before stream time t using
- * the file's index, reading only the sync point and record headers. */
+ * the file's index, reading only the sync point and record headers. A
+ * file without a usable index (a fetched range, an unfinished recording)
+ * is scanned from its start instead, reading record headers and the
+ * fixed prefix of DATA records up to the keyframe after t: cancellable,
+ * but as long as the file is. FALSE with NOT_SEEKABLE for an input that
+ * cannot seek. */
 gboolean        custos_reader_seek             (CustosReader      *self,
                                                 gint64             time_us,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 /* The first and last presentation time (stream time, µs) listed by the
- * file's table of contents, without moving the reader. FALSE when the
- * input cannot seek or has no usable table of contents. */
+ * file's table of contents, without moving the reader; without a usable
+ * one, of the DATA records found by scanning the whole file's record
+ * headers. FALSE when the input cannot seek or holds no packets. */
 gboolean        custos_reader_get_time_range   (CustosReader      *self,
                                                 gint64            *first_us,
                                                 gint64            *last_us,
