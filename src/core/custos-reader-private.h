@@ -13,7 +13,7 @@
 
 G_BEGIN_DECLS
 
-#define READ_CHUNK      (256 * 1024)
+#define READ_CHUNK      (1024 * 1024)
 #define MAX_KEY_RECORDS 65536
 #define MAX_KEKS        8
 /* Without one valid record in this many bytes, the input is not a fusion

@@ -12,7 +12,7 @@
 /* The worker is woken once this much is queued (or when the reader
  * waits), not for every record: a futex wake-up per record cost more
  * than the handoff saved. */
-#define WAKE_BYTES (128 * 1024)
+#define WAKE_BYTES (256 * 1024)
 
 typedef struct
 {
