@@ -292,12 +292,8 @@ sink_pop_synth (Sink *sink)
   return sink->pending != NULL;
 }
 
-/* A file camera (filesrc ! matroskademux) gives H.264 with PTS only, in
- * decode order: with B-frames the PTS go back and forth, and clamping
- * them into DTS gives several frames the same one, which muxers cannot
- * store. Such a stream (its first timed buffer has no DTS) gets its DTS
- * from its PTS, sorted and shifted back by its reorder depth; a stream
- * with DTS (RTSP, MP4, encoders) keeps them. */
+/* Decode times made up where the stream has none (see
+ * custos_gst_dts_synth_for_stream()). */
 static void
 sink_choose_dts (Sink     *sink,
                  gboolean  have_pts,
@@ -306,13 +302,7 @@ sink_choose_dts (Sink     *sink,
   if (sink->timed || (!have_pts && !have_dts))
     return;
   sink->timed = TRUE;
-  if (!have_dts)
-    {
-      g_debug ("%s: no decode times, made from the presentation times",
-               GST_OBJECT_NAME (sink->appsink));
-      sink->synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW,
-                                          (GDestroyNotify) gst_sample_unref);
-    }
+  sink->synth = custos_gst_dts_synth_for_stream (GST_OBJECT_NAME (sink->appsink), have_dts);
 }
 
 static void

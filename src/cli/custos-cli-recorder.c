@@ -416,28 +416,17 @@ sink_drain (Sink *sink)
   return sink_pop_synth (sink);
 }
 
-/* Matroska stores no decode times: matroskademux gives H.264 and H.265
- * with PTS only, in decode order, so with B-frames the PTS go back and
- * forth. Taking them as DTS would need clamping, which gives several
- * frames the same DTS, which muxers cannot store. Such a stream (its
- * first timed buffer has no DTS) gets its DTS from its PTS, sorted and
- * shifted back by its reorder depth; a stream with DTS keeps them. */
+/* Decode times made up where the stream has none (see
+ * custos_gst_dts_synth_for_stream()). */
 static void
 sink_choose_dts (Sink     *sink,
                  gboolean  have_pts,
                  gboolean  have_dts)
 {
-  if (!sink->timed && (have_pts || have_dts))
-    {
-      sink->timed = TRUE;
-      if (!have_dts)
-        {
-          g_debug ("%s: no decode times, made from the presentation times",
-                   GST_OBJECT_NAME (sink->appsink));
-          sink->synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW,
-                                              (GDestroyNotify) gst_sample_unref);
-        }
-    }
+  if (sink->timed || (!have_pts && !have_dts))
+    return;
+  sink->timed = TRUE;
+  sink->synth = custos_gst_dts_synth_for_stream (GST_OBJECT_NAME (sink->appsink), have_dts);
 }
 
 static void

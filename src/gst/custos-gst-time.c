@@ -28,3 +28,13 @@ custos_gst_running_time_us (const GstSegment *segment,
   *out = sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
   return TRUE;
 }
+
+CustosDtsSynth *
+custos_gst_dts_synth_for_stream (const char *name,
+                                 gboolean    have_dts)
+{
+  if (have_dts)
+    return NULL;
+  g_debug ("%s: no decode times, made from the presentation times", name);
+  return custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW, (GDestroyNotify) gst_sample_unref);
+}
