@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 
 #include "custos-test-cli.h"
+#include "custos-test-util.h"
 
 void
 custos_cli_result_free (CustosCliResult *result)
@@ -95,4 +96,26 @@ custos_test_parse_json_object (const char *text)
 
   g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
   return json_object_ref (json_node_get_object (root));
+}
+
+char *
+custos_test_tmp_path (const char *name)
+{
+  return g_build_filename (custos_test_tmpdir (), name, NULL);
+}
+
+gboolean
+custos_test_have_program (const char *name)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+
+  return path != NULL;
+}
+
+char *
+custos_test_run_output (const char *const *argv)
+{
+  g_autoptr (GBytes) out = custos_test_run (argv, NULL);
+
+  return g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out));
 }

@@ -32,6 +32,12 @@ CustosCliResult *custos_test_cli_run           (const char         *first,
 void             custos_test_cli_assert_status (CustosCliResult    *result,
                                                 int                 expected);
 
+/* A path in the test's temporary folder. */
+char            *custos_test_tmp_path          (const char         *name);
+gboolean         custos_test_have_program      (const char         *name);
+/* What a program that must succeed printed (argv[0] from PATH). */
+char            *custos_test_run_output        (const char *const  *argv);
+
 JsonNode        *custos_test_parse_json        (const char         *text);
 JsonObject      *custos_test_parse_json_object (const char         *text);
 

@@ -21,33 +21,11 @@
 #define N_FRAMES 60 /* 2 s at 30 fps */
 #define FRAME_S (1.0 / 30)
 
-static char *
-tmp_path (const char *name)
-{
-  return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
-static gboolean
-have_program (const char *name)
-{
-  g_autofree char *path = g_find_program_in_path (name);
-
-  return path != NULL;
-}
-
-static char *
-run_tool (const char *const *argv)
-{
-  g_autoptr (GBytes) out = custos_test_run (argv, NULL);
-
-  return g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out));
-}
-
 /* Lines of a tool's output, the empty last one left out. */
 static GStrv
 run_lines (const char *const *argv)
 {
-  g_autofree char *text = run_tool (argv);
+  g_autofree char *text = custos_test_run_output (argv);
 
   return g_strsplit (g_strstrip (text), "\n", -1);
 }
@@ -95,7 +73,7 @@ count_frames (const char *path)
                               "csv=p=0",
                               path,
                               NULL };
-  g_autofree char *text = run_tool (argv);
+  g_autofree char *text = custos_test_run_output (argv);
 
   return g_ascii_strtoull (text, NULL, 10);
 }
@@ -105,7 +83,7 @@ duration_s (const char *path)
 {
   const char      *argv[] = { "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
                               "csv=p=0", path, NULL };
-  g_autofree char *text = run_tool (argv);
+  g_autofree char *text = custos_test_run_output (argv);
 
   return g_ascii_strtod (text, NULL);
 }
@@ -188,9 +166,9 @@ assert_decode_times (const char *path)
 static void
 test_create_mkv_b_frames (void)
 {
-  g_autofree char *mkv = tmp_path ("b-frames.mkv");
-  g_autofree char *fusion = tmp_path ("b-frames.fusion");
-  g_autofree char *mp4 = tmp_path ("b-frames.mp4");
+  g_autofree char *mkv = custos_test_tmp_path ("b-frames.mkv");
+  g_autofree char *fusion = custos_test_tmp_path ("b-frames.fusion");
+  g_autofree char *mp4 = custos_test_tmp_path ("b-frames.mp4");
   g_autofree char *cert = NULL;
   g_autofree char *key = NULL;
   g_autoptr (CustosCliResult) create = NULL;
@@ -198,7 +176,7 @@ test_create_mkv_b_frames (void)
   g_autoptr (GPtrArray) source_md5s = NULL;
   g_autoptr (GPtrArray) export_md5s = NULL;
 
-  if (!have_program ("ffmpeg") || !have_program ("ffprobe"))
+  if (!custos_test_have_program ("ffmpeg") || !custos_test_have_program ("ffprobe"))
     {
       g_test_skip ("ffmpeg and ffprobe are needed to check exports independently");
       return;

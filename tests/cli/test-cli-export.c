@@ -65,30 +65,6 @@ typedef struct
 
 static Fixture fx;
 
-static char *
-tmp_path (const char *name)
-{
-  return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
-static gboolean
-have_program (const char *name)
-{
-  g_autofree char *path = g_find_program_in_path (name);
-
-  return path != NULL;
-}
-
-/* Running custos-cli */
-
-static char *
-run_tool (const char *const *argv)
-{
-  g_autoptr (GBytes) out = custos_test_run (argv, NULL);
-
-  return g_strndup (g_bytes_get_data (out, NULL), g_bytes_get_size (out));
-}
-
 /* The fixture: encoding */
 
 static GPtrArray *
@@ -276,7 +252,7 @@ make_fusion (const char *name,
              gboolean    with_audio,
              guint       repeat)
 {
-  g_autofree char *path = tmp_path (name);
+  g_autofree char *path = custos_test_tmp_path (name);
   g_autoptr (GFile) file = g_file_new_for_path (path);
   g_autoptr (GFileOutputStream) out = g_file_replace (file, NULL, FALSE, 0, NULL, NULL);
   g_autoptr (GOutputStream) buffered = g_buffered_output_stream_new_sized (G_OUTPUT_STREAM (out),
@@ -312,7 +288,7 @@ write_reference (void)
 
       g_byte_array_append (all, g_bytes_get_data (p->data, NULL), g_bytes_get_size (p->data));
     }
-  fx.reference = tmp_path ("reference.h264");
+  fx.reference = custos_test_tmp_path ("reference.h264");
   g_file_set_contents (fx.reference, (const char *) all->data, all->len, &error);
   g_assert_no_error (error);
 }
@@ -326,7 +302,7 @@ frame_md5s (const char *path)
                         "0:v", "-f", "framemd5", "-", NULL };
   const char *other[] = { "ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5",
                           "-", NULL };
-  g_autofree char *text = run_tool (g_str_has_suffix (path, ".mp4") ? mp4 : other);
+  g_autofree char *text = custos_test_run_output (g_str_has_suffix (path, ".mp4") ? mp4 : other);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   GPtrArray *md5s = g_ptr_array_new_with_free_func (g_free);
 
@@ -357,7 +333,7 @@ fixture_init (void)
   fx.fusion = make_fusion ("recording.fusion", N_VIDEO, TRUE, 1);
   fx.short_fusion = make_fusion ("short.fusion", 30, FALSE, 1);
   write_reference ();
-  if (have_program ("ffmpeg"))
+  if (custos_test_have_program ("ffmpeg"))
     fx.reference_md5 = frame_md5s (fx.reference);
 }
 
@@ -383,7 +359,7 @@ fixture_clear (void)
 static gboolean
 skip_without_ffmpeg (void)
 {
-  if (have_program ("ffmpeg") && have_program ("ffprobe"))
+  if (custos_test_have_program ("ffmpeg") && custos_test_have_program ("ffprobe"))
     return FALSE;
   g_test_skip ("ffmpeg and ffprobe are needed to check exports independently");
   return TRUE;
@@ -403,7 +379,7 @@ probe (const char *path,
                          NULL };
   const char *format_argv[] = { "ffprobe", "-v", "error", "-show_entries", entries, "-of",
                                 "default=noprint_wrappers=1", path, NULL };
-  g_autofree char *text = run_tool (select ? argv : format_argv);
+  g_autofree char *text = custos_test_run_output (select ? argv : format_argv);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   GHashTable *values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
@@ -422,7 +398,7 @@ count_streams (const char *path)
 {
   const char *argv[] = { "ffprobe", "-v", "error", "-show_entries", "stream=index", "-of", "csv",
                          path, NULL };
-  g_autofree char *text = run_tool (argv);
+  g_autofree char *text = custos_test_run_output (argv);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
 
   return g_strv_length (lines);
@@ -452,7 +428,7 @@ packet_times (const char *path)
 {
   const char *argv[] = { "ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                          "packet=pts_time", "-of", "csv=p=0", path, NULL };
-  g_autofree char *text = run_tool (argv);
+  g_autofree char *text = custos_test_run_output (argv);
   g_auto (GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
   GArray *times = g_array_new (FALSE, FALSE, sizeof (double));
 
@@ -530,7 +506,7 @@ assert_same_h264 (const char *container,
   g_autofree char *out = g_strconcat (container, ".h264", NULL);
   const char *argv[] = { "ffmpeg", "-v", "error", "-y", "-i", container, "-map", "0:v", "-c",
                          "copy", "-bsf:v", "h264_mp4toannexb", "-f", "h264", out, NULL };
-  g_autofree char *unused = run_tool (argv);
+  g_autofree char *unused = custos_test_run_output (argv);
   g_autoptr (GBytes) got = read_file (out);
   g_autoptr (GPtrArray) a = split_nals (got);
   g_autoptr (GPtrArray) b = split_nals (expected);
@@ -594,7 +570,7 @@ video_pts (guint i)
 static void
 test_usage (void)
 {
-  g_autofree char *out = tmp_path ("usage.mp4");
+  g_autofree char *out = custos_test_tmp_path ("usage.mp4");
   g_autoptr (CustosCliResult) help = custos_test_cli_run ("export", "--help", NULL);
   g_autoptr (CustosCliResult) no_out = custos_test_cli_run ("export", fx.fusion, NULL);
   g_autoptr (CustosCliResult) bad_format = custos_test_cli_run ("export", fx.fusion, "-o", out, "--format", "avi",
@@ -662,7 +638,7 @@ assert_times (const char *path,
 static void
 test_mp4 (void)
 {
-  g_autofree char *out = tmp_path ("all.mp4");
+  g_autofree char *out = custos_test_tmp_path ("all.mp4");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) json = NULL;
@@ -713,7 +689,7 @@ test_mp4 (void)
 static void
 test_mkv (void)
 {
-  g_autofree char *out = tmp_path ("all.mkv");
+  g_autofree char *out = custos_test_tmp_path ("all.mkv");
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (GHashTable) video = NULL;
   g_autoptr (GHashTable) audio = NULL;
@@ -742,7 +718,7 @@ test_mkv (void)
   text = probe (out, "s:0", "stream=codec_name,nb_read_packets");
   g_assert_cmpstr (g_hash_table_lookup (text, "codec_name"), ==, "subrip");
   g_assert_cmpint (atoi (g_hash_table_lookup (text, "nb_read_packets")), ==, N_VIDEO / 30);
-  srt = run_tool (srt_argv);
+  srt = custos_test_run_output (srt_argv);
   g_assert_nonnull (strstr (srt, "motion 0"));
   g_assert_nonnull (strstr (srt, "motion 4"));
   created = creation_time (out);
@@ -788,7 +764,7 @@ check_range_mp4 (const char *from,
                  gint64      from_us,
                  gint64      to_us)
 {
-  g_autofree char *out = tmp_path ("range.mp4");
+  g_autofree char *out = custos_test_tmp_path ("range.mp4");
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (GHashTable) video = NULL;
   g_autoptr (GBytes) expected = NULL;
@@ -874,7 +850,7 @@ decrypt_video (const char *fusion,
                const char *key,
                const char *cert)
 {
-  g_autofree char *dir = tmp_path (dir_name);
+  g_autofree char *dir = custos_test_tmp_path (dir_name);
   g_autofree char *h264 = g_build_filename (dir, "stream0-video.h264", NULL);
   g_autoptr (CustosCliResult) result = custos_test_cli_run ("decrypt", fusion, "-o", dir, "--key", key, "--cert", cert,
                                        "--ca", fx.signer_cert, "-q", NULL);
@@ -886,7 +862,7 @@ decrypt_video (const char *fusion,
 static void
 test_fusion_range (void)
 {
-  g_autofree char *out = tmp_path ("range.fusion");
+  g_autofree char *out = custos_test_tmp_path ("range.fusion");
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (CustosCliResult) verify = NULL;
   g_autoptr (CustosCliResult) before = NULL;
@@ -895,7 +871,7 @@ test_fusion_range (void)
   JsonObject *summary;
   g_autoptr (GBytes) by_rsa = NULL;
   g_autoptr (GBytes) by_ec = NULL;
-  g_autofree char *no_key_dir = tmp_path ("no-ec-key");
+  g_autofree char *no_key_dir = custos_test_tmp_path ("no-ec-key");
   guint first, n;
 
   result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--from", "1.5", "--to", "3.2",
@@ -936,7 +912,7 @@ test_fusion_range (void)
 static void
 test_fusion_not_ours (void)
 {
-  g_autofree char *out = tmp_path ("not-ours.fusion");
+  g_autofree char *out = custos_test_tmp_path ("not-ours.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr (CustosCliResult) result = custos_test_cli_run ("export", fx.fusion, "-o", out, "--recipient",
                                        fx.rsa_cert, "--key", fx.ec_key, "--cert", fx.ec_cert,
@@ -1079,7 +1055,7 @@ assert_bars (const char *path)
 static void
 test_png (void)
 {
-  g_autofree char *dir = tmp_path ("snapshots");
+  g_autofree char *dir = custos_test_tmp_path ("snapshots");
   /* The frame shown at 2.51 s is the one at 2.5 s. */
   g_autofree char *expected = g_build_filename (dir, "recording-20261121T203402.500Z.png", NULL);
   g_autoptr (CustosCliResult) result = NULL;
@@ -1103,7 +1079,7 @@ test_png (void)
 static void
 test_locked (void)
 {
-  g_autofree char *out = tmp_path ("locked.mp4");
+  g_autofree char *out = custos_test_tmp_path ("locked.mp4");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr (CustosCliResult) none = custos_test_cli_run ("export", fx.fusion, "-o", out, NULL);
   g_autoptr (CustosCliResult) wrong = custos_test_cli_run ("export", fx.fusion, "-o", out, "--key", fx.ec_key,
@@ -1123,14 +1099,14 @@ test_locked (void)
 static void
 test_tampered (void)
 {
-  g_autofree char *out = tmp_path ("tampered.mp4");
+  g_autofree char *out = custos_test_tmp_path ("tampered.mp4");
   g_autoptr (GBytes) original = read_file (fx.fusion);
   g_autofree guint8 *data = g_memdup2 (g_bytes_get_data (original, NULL),
                                        g_bytes_get_size (original));
   g_autofree char *tampered = NULL;
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (CustosCliResult) fusion = NULL;
-  g_autofree char *fusion_out = tmp_path ("tampered-range.fusion");
+  g_autofree char *fusion_out = custos_test_tmp_path ("tampered-range.fusion");
   g_autoptr (GHashTable) video = NULL;
   gsize len = g_bytes_get_size (original);
   gsize at = len / 2;
@@ -1154,7 +1130,7 @@ test_tampered (void)
                     NULL);
   custos_test_cli_assert_status (result, 4);
   g_assert_nonnull (strstr (result->err, "Verification problems"));
-  if (have_program ("ffprobe"))
+  if (custos_test_have_program ("ffprobe"))
     {
       video = probe (out, "v:0", "stream=nb_read_frames");
       g_assert_cmpint (atoi (g_hash_table_lookup (video, "nb_read_frames")), <, N_VIDEO);
@@ -1170,7 +1146,7 @@ cancel_export (const char *input,
                const char *name,
                int         signum)
 {
-  g_autofree char *out = tmp_path (name);
+  g_autofree char *out = custos_test_tmp_path (name);
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   const char *argv[] = { g_getenv ("CUSTOS_CLI"), "export", input, "-o", out, "--key", fx.rsa_key,
                          "--cert", fx.rsa_cert, "--json", NULL };
@@ -1231,7 +1207,7 @@ test_play_xvfb (void)
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (CustosCliResult) result = NULL;
 
-  if (!have_program ("xvfb-run"))
+  if (!custos_test_have_program ("xvfb-run"))
     {
       g_test_skip ("xvfb-run is not installed (package xvfb): no X server to play in");
       return;

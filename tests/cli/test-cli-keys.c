@@ -32,12 +32,6 @@ static char *bad_pin_file;
 static char *passphrase_file;
 
 static char *
-tmp_path (const char *name)
-{
-  return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
-static char *
 openssl_out (const char *first,
              ...)
 {
@@ -192,7 +186,7 @@ test_enroll_card (void)
   g_autofree char *not_after = NULL;
   g_autofree char *verify = NULL;
   g_autofree char *expected_verify = NULL;
-  g_autofree char *cert_out = tmp_path ("alice-card.pem");
+  g_autofree char *cert_out = custos_test_tmp_path ("alice-card.pem");
   g_autofree char *written = NULL;
   JsonObject *cert;
 
@@ -254,11 +248,11 @@ test_csr_import (void)
   g_autoptr (JsonObject) made = NULL;
   g_autoptr (JsonObject) imported = NULL;
   g_autoptr (JsonObject) token = NULL;
-  g_autofree char *csr = tmp_path ("bob.csr");
-  g_autofree char *ca_key = tmp_path ("ca.key");
-  g_autofree char *ca_cert = tmp_path ("ca.pem");
-  g_autofree char *signed_cert = tmp_path ("bob-signed.pem");
-  g_autofree char *serial = tmp_path ("ca.srl");
+  g_autofree char *csr = custos_test_tmp_path ("bob.csr");
+  g_autofree char *ca_key = custos_test_tmp_path ("ca.key");
+  g_autofree char *ca_cert = custos_test_tmp_path ("ca.pem");
+  g_autofree char *signed_cert = custos_test_tmp_path ("bob-signed.pem");
+  g_autofree char *serial = custos_test_tmp_path ("ca.srl");
   g_autofree char *fingerprint = NULL;
   g_autofree char *unused = NULL;
   JsonObject *cert;
@@ -384,10 +378,10 @@ test_token_choice (void)
 static void
 test_local (void)
 {
-  g_autofree char *key = tmp_path ("carol.key.pem");
-  g_autofree char *cert = tmp_path ("carol.cert.pem");
-  g_autofree char *fusion = tmp_path ("carol.fusion");
-  g_autofree char *out_dir = tmp_path ("carol-out");
+  g_autofree char *key = custos_test_tmp_path ("carol.key.pem");
+  g_autofree char *cert = custos_test_tmp_path ("carol.cert.pem");
+  g_autofree char *fusion = custos_test_tmp_path ("carol.fusion");
+  g_autofree char *out_dir = custos_test_tmp_path ("carol-out");
   g_autofree char *contents = NULL;
   g_autofree char *fingerprint = NULL;
   g_autoptr (CustosCliResult) result = NULL;
@@ -450,9 +444,9 @@ test_local (void)
 static void
 test_decrypt_with_card (void)
 {
-  g_autofree char *cert = tmp_path ("dave-card.pem");
-  g_autofree char *fusion = tmp_path ("dave.fusion");
-  g_autofree char *out_dir = tmp_path ("dave-out");
+  g_autofree char *cert = custos_test_tmp_path ("dave-card.pem");
+  g_autofree char *fusion = custos_test_tmp_path ("dave.fusion");
+  g_autofree char *out_dir = custos_test_tmp_path ("dave-out");
   g_autofree char *h264 = NULL;
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (JsonObject) root = NULL;

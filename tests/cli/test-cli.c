@@ -35,12 +35,6 @@ typedef struct
 
 static Files files;
 
-static char *
-tmp_path (const char *name)
-{
-  return g_build_filename (custos_test_tmpdir (), name, NULL);
-}
-
 static GBytes *
 read_file (const char *path)
 {
@@ -96,8 +90,8 @@ ensure_recording (void)
   custos_test_make_cert ("ec:P-256", "cli-ec", &files.ec_cert, &files.ec_key);
   custos_test_make_cert ("ec:P-256", "cli-signer", &files.signer_cert, &files.signer_key);
   custos_test_make_cert ("ec:P-256", "cli-other", &files.other_cert, &files.other_key);
-  files.fusion = tmp_path ("recording.fusion");
-  files.reference = tmp_path ("reference.h264");
+  files.fusion = custos_test_tmp_path ("recording.fusion");
+  files.reference = custos_test_tmp_path ("reference.h264");
 
   result = custos_test_cli_run ("create", "-o", files.fusion, "--source", SOURCE, "--name", "Gate 1",
                     "--recipient", files.rsa_cert, "--recipient", files.ec_cert,
@@ -116,7 +110,7 @@ decrypt_es (const char *input,
             int         expected_status,
             CustosCliResult    **result_out)
 {
-  g_autofree char *dir = tmp_path (name);
+  g_autofree char *dir = custos_test_tmp_path (name);
   g_autoptr (CustosCliResult) result = NULL;
 
   if (key != NULL)
@@ -184,7 +178,7 @@ test_usage (void)
 static void
 test_create_refuses_no_recipient (void)
 {
-  g_autofree char *out = tmp_path ("no-recipient.fusion");
+  g_autofree char *out = custos_test_tmp_path ("no-recipient.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr (CustosCliResult) result = custos_test_cli_run ("create", "-o", out, "--source", SOURCE, NULL);
 
@@ -207,8 +201,8 @@ make_expired_cert (const char *key)
   g_autofree char *config = custos_test_write_file ("ca.cnf", config_text, strlen (config_text));
   g_autofree char *index = custos_test_write_file ("ca-index.txt", "", 0);
   g_autofree char *serial = custos_test_write_file ("ca-serial", "01\n", 3);
-  g_autofree char *csr = tmp_path ("expired.csr");
-  char *cert = tmp_path ("expired.cert.pem");
+  g_autofree char *csr = custos_test_tmp_path ("expired.csr");
+  char *cert = custos_test_tmp_path ("expired.cert.pem");
   g_autoptr (GBytes) out1 = NULL;
   g_autoptr (GBytes) out2 = NULL;
   const char *req[] = { "openssl", "req", "-new", "-key", key, "-subj", "/CN=cli-expired",
@@ -226,7 +220,7 @@ static void
 test_create_expired_recipient (void)
 {
   g_autofree char *expired = NULL;
-  g_autofree char *out = tmp_path ("expired.fusion");
+  g_autofree char *out = custos_test_tmp_path ("expired.fusion");
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr (CustosCliResult) result = NULL;
 
@@ -379,7 +373,7 @@ static void
 test_decrypt_ec (void)
 {
   g_autofree char *h264 = NULL;
-  g_autofree char *json_path = tmp_path ("out-ec/streams.json");
+  g_autofree char *json_path = custos_test_tmp_path ("out-ec/streams.json");
   g_autoptr (GBytes) json = NULL;
   g_autoptr (JsonNode) root = NULL;
   JsonObject *stream;
@@ -419,7 +413,7 @@ test_decrypt_unrelated (void)
 static void
 test_decrypt_fusion (void)
 {
-  g_autofree char *plain = tmp_path ("plain.fusion");
+  g_autofree char *plain = custos_test_tmp_path ("plain.fusion");
   g_autofree char *h264 = NULL;
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (CustosCliResult) inspect = NULL;
@@ -464,7 +458,7 @@ has_issue (JsonArray  *issues,
 static void
 test_tampered (void)
 {
-  g_autofree char *tampered = tmp_path ("tampered.fusion");
+  g_autofree char *tampered = custos_test_tmp_path ("tampered.fusion");
   g_autoptr (GBytes) original = NULL;
   g_autoptr (CustosCliResult) verify = NULL;
   g_autoptr (JsonNode) root = NULL;
@@ -499,15 +493,15 @@ test_tampered (void)
 static void
 test_passphrase (void)
 {
-  g_autofree char *enc_key = tmp_path ("cli-rsa-enc.key.pem");
+  g_autofree char *enc_key = custos_test_tmp_path ("cli-rsa-enc.key.pem");
   g_autofree char *wrong = NULL;
   g_autofree char *right = NULL;
   g_autoptr (GBytes) unused = NULL;
   g_autoptr (CustosCliResult) result = NULL;
   g_autoptr (CustosCliResult) ok = NULL;
-  g_autofree char *out_wrong = tmp_path ("out-wrong");
-  g_autofree char *out_right = tmp_path ("out-right");
-  g_autofree char *h264 = tmp_path ("out-right/stream0-video.h264");
+  g_autofree char *out_wrong = custos_test_tmp_path ("out-wrong");
+  g_autofree char *out_right = custos_test_tmp_path ("out-right");
+  g_autofree char *h264 = custos_test_tmp_path ("out-right/stream0-video.h264");
 
   ensure_recording ();
   {
@@ -534,7 +528,7 @@ test_passphrase (void)
 static void
 test_key_mismatch (void)
 {
-  g_autofree char *out = tmp_path ("out-mismatch");
+  g_autofree char *out = custos_test_tmp_path ("out-mismatch");
   g_autoptr (CustosCliResult) result = NULL;
 
   ensure_recording ();
@@ -549,8 +543,8 @@ test_not_fusion (void)
 {
   const char text[] = "This is not a fusion stream, only some text.\n";
   g_autofree char *path = custos_test_write_file ("not-fusion.txt", text, sizeof text - 1);
-  g_autofree char *out = tmp_path ("out-not-fusion");
-  g_autofree char *missing = tmp_path ("does-not-exist.fusion");
+  g_autofree char *out = custos_test_tmp_path ("out-not-fusion");
+  g_autofree char *missing = custos_test_tmp_path ("does-not-exist.fusion");
   g_autoptr (CustosCliResult) inspect = custos_test_cli_run ("inspect", path, NULL);
   g_autoptr (CustosCliResult) verify = custos_test_cli_run ("verify", path, NULL);
   g_autoptr (CustosCliResult) decrypt = custos_test_cli_run ("decrypt", path, "-o", out, NULL);
@@ -566,9 +560,9 @@ test_not_fusion (void)
 static void
 test_create_input (void)
 {
-  g_autofree char *mp4 = tmp_path ("input.mp4");
+  g_autofree char *mp4 = custos_test_tmp_path ("input.mp4");
   g_autofree char *location = g_strdup_printf ("location=%s", mp4);
-  g_autofree char *fusion = tmp_path ("from-mp4.fusion");
+  g_autofree char *fusion = custos_test_tmp_path ("from-mp4.fusion");
   g_autofree char *h264 = NULL;
   g_autoptr (GBytes) unused = NULL;
   g_autoptr (CustosCliResult) create = NULL;
