@@ -200,3 +200,20 @@ custos_test_hex_decode (const char *hex)
     }
   return g_bytes_new_take (buf, len / 2);
 }
+
+JsonObject *
+custos_test_ffprobe (const char *path,
+                     const char *select)
+{
+  const char *with[] = { "ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format",
+                         "-of", "json", "-select_streams", select, path, NULL };
+  const char *all[] = { "ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format",
+                        "-of", "json", path, NULL };
+  g_autoptr (GBytes) out = custos_test_run (select ? with : all, NULL);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+
+  json_parser_load_from_data (parser, g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}

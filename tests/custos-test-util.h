@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -44,5 +45,10 @@ char       *custos_test_write_file    (const char  *name,
                                        const void  *data,
                                        gsize        len);
 GBytes     *custos_test_hex_decode    (const char  *hex);
+
+/* What ffprobe (not ours) says of a media file: -count_frames
+ * -show_streams -show_format as JSON; select: -select_streams or NULL. */
+JsonObject *custos_test_ffprobe      (const char  *path,
+                                      const char  *select);
 
 G_END_DECLS

@@ -150,31 +150,6 @@ load_json (GFile *file)
  * (and 1 ms for the rounding of ffprobe's and the MP4's times). */
 #define FRAME_US (G_USEC_PER_SEC / 15 + 1000)
 
-/* ffprobe, not ours, says what the MP4 holds. */
-static JsonObject *
-ffprobe (const char *path)
-{
-  const char *argv[] = { "ffprobe",
-                         "-v",
-                         "error",
-                         "-count_frames",
-                         "-select_streams",
-                         "v:0",
-                         "-show_streams",
-                         "-show_format",
-                         "-of",
-                         "json",
-                         path,
-                         NULL };
-  g_autoptr (GBytes) out = custos_test_run (argv, NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 /* The UTC of the MP4's first frame, as players show it: its comment (the
  * creation time of an MP4 holds whole seconds only). */
 static gint64
@@ -303,7 +278,7 @@ test_mp4 (void)
   g_assert_no_error (error);
 
   path = g_file_get_path (custos_export_job_get_output (job));
-  probe = ffprobe (path);
+  probe = custos_test_ffprobe (path, "v:0");
   stream = json_array_get_object_element (json_object_get_array_member (probe, "streams"), 0);
   g_assert_cmpstr (json_object_get_string_member (stream, "codec_name"), ==, "h264");
   frames = g_ascii_strtoll (json_object_get_string_member (stream, "nb_read_frames"), NULL, 10);

@@ -145,24 +145,6 @@ count_children (GFile *folder)
   return n;
 }
 
-/* ffprobe, not ours, says what the MP4 holds. */
-static JsonObject *
-ffprobe (GFile *file)
-{
-  g_autofree char *path = g_file_get_path (file);
-  const char      *argv[] = {
-         "ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of",
-         "json",    path, NULL
-  };
-  g_autoptr (GBytes) out = custos_test_run (argv, NULL);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 /* Two seconds of video as a decrypted MP4, with its report. */
 static void
 test_mp4 (void)
@@ -196,7 +178,11 @@ test_mp4 (void)
 
   name = g_file_get_basename (custos_export_job_get_output (job));
   g_assert_cmpstr (name, ==, "Gate 20:34.mp4");
-  probe = ffprobe (custos_export_job_get_output (job));
+  {
+    g_autofree char *output = g_file_get_path (custos_export_job_get_output (job));
+
+    probe = custos_test_ffprobe (output, NULL);
+  }
   stream = json_array_get_object_element (json_object_get_array_member (probe, "streams"), 0);
   g_assert_cmpstr (json_object_get_string_member (stream, "codec_name"), ==, "h264");
   g_assert_cmpint (json_object_get_int_member (stream, "width"), ==, 320);
