@@ -292,19 +292,6 @@ sink_pop_synth (Sink *sink)
   return sink->pending != NULL;
 }
 
-/* Decode times made up where the stream has none (see
- * custos_gst_dts_synth_for_stream()). */
-static void
-sink_choose_dts (Sink     *sink,
-                 gboolean  have_pts,
-                 gboolean  have_dts)
-{
-  if (sink->timed || (!have_pts && !have_dts))
-    return;
-  sink->timed = TRUE;
-  sink->synth = custos_gst_dts_synth_for_stream (GST_OBJECT_NAME (sink->appsink), have_dts);
-}
-
 static void
 sink_take (CustosCameraSource *self,
            Sink               *sink,
@@ -320,7 +307,8 @@ sink_take (CustosCameraSource *self,
     take_origin (self);
   have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
   have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
-  sink_choose_dts (sink, have_pts, have_dts);
+  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), have_pts, have_dts, &sink->timed,
+                         &sink->synth);
   floor_us = sink->last_dts_us != G_MININT64 ? sink->last_dts_us : 0;
   pts_us = have_pts ? self->origin_us + pts
            : have_dts ? self->origin_us + dts : MAX (floor_us, self->origin_us);

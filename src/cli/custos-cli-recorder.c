@@ -416,19 +416,6 @@ sink_drain (Sink *sink)
   return sink_pop_synth (sink);
 }
 
-/* Decode times made up where the stream has none (see
- * custos_gst_dts_synth_for_stream()). */
-static void
-sink_choose_dts (Sink     *sink,
-                 gboolean  have_pts,
-                 gboolean  have_dts)
-{
-  if (sink->timed || (!have_pts && !have_dts))
-    return;
-  sink->timed = TRUE;
-  sink->synth = custos_gst_dts_synth_for_stream (GST_OBJECT_NAME (sink->appsink), have_dts);
-}
-
 static void
 sink_take_sample (CustosCliRecorder *self,
                   Sink              *sink,
@@ -442,7 +429,8 @@ sink_take_sample (CustosCliRecorder *self,
   gint64 previous = sink->last_dts_us;
   gint64 pts_us;
 
-  sink_choose_dts (sink, have_pts, have_dts);
+  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), have_pts, have_dts, &sink->timed,
+                         &sink->synth);
   pts_us = have_pts ? self->start_us + pts
            : have_dts ? self->start_us + dts
            : previous != G_MININT64 ? previous : self->start_us;

@@ -29,12 +29,18 @@ custos_gst_running_time_us (const GstSegment *segment,
   return TRUE;
 }
 
-CustosDtsSynth *
-custos_gst_dts_synth_for_stream (const char *name,
-                                 gboolean    have_dts)
+void
+custos_gst_choose_dts (const char      *name,
+                       gboolean         have_pts,
+                       gboolean         have_dts,
+                       gboolean        *timed,
+                       CustosDtsSynth **synth)
 {
+  if (*timed || (!have_pts && !have_dts))
+    return;
+  *timed = TRUE;
   if (have_dts)
-    return NULL;
+    return;
   g_debug ("%s: no decode times, made from the presentation times", name);
-  return custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW, (GDestroyNotify) gst_sample_unref);
+  *synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW, (GDestroyNotify) gst_sample_unref);
 }

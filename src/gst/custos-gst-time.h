@@ -18,14 +18,18 @@ gboolean custos_gst_running_time_us (const GstSegment *segment,
                                      GstClockTime      t,
                                      gint64           *out);
 
-/* For a stream's first timed buffer. A file camera or an input file
- * (filesrc ! matroskademux) gives H.264 with PTS only, in decode order:
- * with B-frames the PTS go back and forth, and clamping them into DTS
- * gives several frames the same one, which muxers cannot store. Such a
- * stream (have_dts FALSE) gets a CustosDtsSynth of its GstSamples, which
- * makes DTS from the PTS sorted and shifted back by the reorder depth;
- * a stream with DTS keeps them (NULL). name is for the debug log. */
-CustosDtsSynth *custos_gst_dts_synth_for_stream (const char *name,
-                                                 gboolean    have_dts);
+/* At a stream's first timed buffer (*timed still FALSE, have_pts or
+ * have_dts): sets *timed and, when the stream has no DTS, *synth. A file
+ * camera or an input file (filesrc ! matroskademux) gives H.264 with PTS
+ * only, in decode order: with B-frames the PTS go back and forth, and
+ * clamping them into DTS gives several frames the same one, which muxers
+ * cannot store. Such a stream gets a CustosDtsSynth of its GstSamples,
+ * which makes DTS from the PTS sorted and shifted back by the reorder
+ * depth; a stream with DTS keeps them. name is for the debug log. */
+void custos_gst_choose_dts (const char      *name,
+                            gboolean         have_pts,
+                            gboolean         have_dts,
+                            gboolean        *timed,
+                            CustosDtsSynth **synth);
 
 G_END_DECLS
