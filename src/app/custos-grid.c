@@ -496,16 +496,44 @@ custos_grid_play (CustosGrid *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
+static gboolean
+has_camera (CustosGrid *self)
+{
+  for (guint i = 0; i < self->tiles->len; i++)
+    if (_custos_player_is_camera (self->tiles->pdata[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Paused while playing, each tile shows the last frame its sink
+ * rendered, and a loaded machine may leave one a frame behind: every
+ * tile is brought to the frame the selected one shows, as a step does.
+ * Not with cameras, whose seeks go over the network. */
+static void
+align_paused (CustosGrid *self)
+{
+  gint64 position = custos_grid_get_position_utc (self);
+
+  if (self->tiles->len < 2 || position == G_MININT64 || has_camera (self))
+    return;
+  sync_seek (self, position + custos_player_get_frame_duration (self->selected) / 2);
+}
+
 void
 custos_grid_pause (CustosGrid *self)
 {
+  gboolean was_playing;
+
   g_return_if_fail (CUSTOS_IS_GRID (self));
 
+  was_playing = self->want_playing;
   self->want_playing = FALSE;
   if (self->paused_at == GST_CLOCK_TIME_NONE)
     self->paused_at = clock_now (self);
   for (guint i = 0; i < self->tiles->len; i++)
     _custos_player_pause_synced (self->tiles->pdata[i]);
+  if (was_playing)
+    align_paused (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 

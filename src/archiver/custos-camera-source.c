@@ -307,8 +307,8 @@ sink_take (CustosCameraSource *self,
     take_origin (self);
   have_pts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_PTS (buffer), &pts);
   have_dts = buffer && custos_gst_running_time_us (segment, GST_BUFFER_DTS (buffer), &dts);
-  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), have_pts, have_dts, &sink->timed,
-                         &sink->synth);
+  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), sink->coalesce, have_pts, have_dts,
+                         &sink->timed, &sink->synth);
   floor_us = sink->last_dts_us != G_MININT64 ? sink->last_dts_us : 0;
   pts_us = have_pts ? self->origin_us + pts
            : have_dts ? self->origin_us + dts : MAX (floor_us, self->origin_us);

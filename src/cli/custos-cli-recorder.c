@@ -429,8 +429,8 @@ sink_take_sample (CustosCliRecorder *self,
   gint64 previous = sink->last_dts_us;
   gint64 pts_us;
 
-  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), have_pts, have_dts, &sink->timed,
-                         &sink->synth);
+  custos_gst_choose_dts (GST_OBJECT_NAME (sink->appsink), sink->kind == CUSTOS_STREAM_KIND_VIDEO,
+                         have_pts, have_dts, &sink->timed, &sink->synth);
   pts_us = have_pts ? self->start_us + pts
            : have_dts ? self->start_us + dts
            : previous != G_MININT64 ? previous : self->start_us;

@@ -31,6 +31,7 @@ custos_gst_running_time_us (const GstSegment *segment,
 
 void
 custos_gst_choose_dts (const char      *name,
+                       gboolean         video,
                        gboolean         have_pts,
                        gboolean         have_dts,
                        gboolean        *timed,
@@ -39,7 +40,7 @@ custos_gst_choose_dts (const char      *name,
   if (*timed || (!have_pts && !have_dts))
     return;
   *timed = TRUE;
-  if (have_dts)
+  if (have_dts || !video)
     return;
   g_debug ("%s: no decode times, made from the presentation times", name);
   *synth = custos_dts_synth_new (CUSTOS_DTS_SYNTH_DEFAULT_WINDOW, (GDestroyNotify) gst_sample_unref);

@@ -25,8 +25,12 @@ gboolean custos_gst_running_time_us (const GstSegment *segment,
  * clamping them into DTS gives several frames the same one, which muxers
  * cannot store. Such a stream gets a CustosDtsSynth of its GstSamples,
  * which makes DTS from the PTS sorted and shifted back by the reorder
- * depth; a stream with DTS keeps them. name is for the debug log. */
+ * depth; a stream with DTS keeps them. Only video is reordered: audio
+ * and metadata without DTS take their PTS (a synth would hold their
+ * first 16 buffers, 16 s of events at one a second). name is for the
+ * debug log. */
 void custos_gst_choose_dts (const char      *name,
+                            gboolean         video,
                             gboolean         have_pts,
                             gboolean         have_dts,
                             gboolean        *timed,

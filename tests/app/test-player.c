@@ -1130,6 +1130,8 @@ test_grid_in_step (Fixture *fx, gconstpointer data)
   custos_grid_play (fx->grid);
   wait_for (fx, played_a_second, &start, "a second of playback");
   custos_grid_pause (fx->grid);
+  /* Pausing brings every tile to the frame the selected one shows. */
+  wait_tiles (fx, &tf);
   wait_for (fx, positions_settled, NULL, "the tiles to stop");
   assert_in_step (fx->grid, G_MININT64);
 
