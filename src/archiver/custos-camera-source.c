@@ -503,16 +503,33 @@ caps_to_string (GstCaps *caps)
 
 static void
 add_stream (CustosCameraSource *self,
-            guint               i)
+            guint               i,
+            GstCaps            *caps)
 {
   Sink *sink = &self->sinks[i];
   CustosSourceStream *s = g_new0 (CustosSourceStream, 1);
 
   s->kind = sink_kinds[i];
   s->name = sink_names[i];
-  s->caps = caps_to_string (gst_sample_get_caps (sink->pending));
+  s->caps = caps_to_string (caps);
   sink->stream = self->streams->len;
   g_ptr_array_add (self->streams, s);
+}
+
+/* What a sink records: its first sample's caps or, for audio and
+ * metadata whose first buffer is still to come (events may be minutes
+ * apart), the caps its branch negotiated; NULL when it has none. */
+static GstCaps *
+sink_caps (Sink *sink)
+{
+  g_autoptr (GstPad) pad = NULL;
+
+  if (sink->pending != NULL && gst_sample_get_caps (sink->pending) != NULL)
+    return gst_caps_ref (gst_sample_get_caps (sink->pending));
+  if (sink->appsink == NULL || sink->coalesce)
+    return NULL;
+  pad = gst_element_get_static_pad (sink->appsink, "sink");
+  return pad != NULL ? gst_pad_get_current_caps (pad) : NULL;
 }
 
 /* Recording starts at a keyframe: what comes before it cannot be decoded. */
@@ -556,9 +573,10 @@ custos_camera_source_probe (CustosCameraSource  *self,
   for (guint i = 0; i < N_SINKS; i++)
     {
       Sink *sink = &self->sinks[i];
+      g_autoptr (GstCaps) caps = sink_caps (sink);
 
-      if (sink->pending != NULL && gst_sample_get_caps (sink->pending) != NULL)
-        add_stream (self, i);
+      if (caps != NULL)
+        add_stream (self, i, caps);
       else if (sink->appsink != NULL)
         /* Not recorded: never let it hold the pipeline back. */
         g_object_set (sink->appsink, "drop", TRUE, "max-buffers", 1, NULL);
