@@ -370,6 +370,32 @@ write_events (const char *dir)
   return events;
 }
 
+/* The camera whose first event came after its streams had settled: the
+ * metadata stream is there all the same, with both events. */
+static void
+assert_late_events (GBytes *body, GPtrArray *events, TestClient *client)
+{
+  g_autoptr (CustosReader) reader = custos_reader_new_for_bytes (body);
+  g_autoptr (GPtrArray) kinds = NULL;
+  g_autoptr (GPtrArray) caps = NULL;
+  g_autoptr (GPtrArray) packets = read_packets (reader, client, &kinds, &caps);
+  guint n = 0;
+
+  g_assert_cmpuint (kinds->len, ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (kinds->pdata[1]), ==, CUSTOS_STREAM_KIND_METADATA);
+  for (guint i = 0; i < packets->len; i++)
+    {
+      ReadPacket *p = packets->pdata[i];
+
+      if (p->stream != 1)
+        continue;
+      g_assert_cmpuint (n, <, 2);
+      g_assert_true (g_bytes_equal (p->payload, events->pdata[n]));
+      n++;
+    }
+  g_assert_cmpuint (n, ==, 2);
+}
+
 static void
 test_metadata (void)
 {
@@ -387,6 +413,8 @@ test_metadata (void)
   g_autofree char *path = NULL;
   g_autofree char *from = NULL;
   g_autofree char *to = NULL;
+  g_autofree char *porch_path = NULL;
+  g_autoptr (GBytes) porch = NULL;
   gint64           started_us;
   guint            status, n = 0, video = 0;
 
@@ -399,8 +427,15 @@ test_metadata (void)
       "source=videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=10/1\n"
       "metadata=multifilesrc location=\"%s/event-%%d.json\" stop-index=%u do-timestamp=true "
       "caps=application/x-custos-metadata ! identity sleep-time=500000\n"
-      "encrypted=true\n",
-      events_dir, N_EVENTS - 1);
+      "encrypted=true\n"
+      /* Events come rarely: the first one after the 2 s in which a
+       * camera's streams settle. */
+      "[camera porch]\nname=Porch\n"
+      "source=videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=10/1\n"
+      "metadata=multifilesrc location=\"%s/event-%%d.json\" stop-index=1 do-timestamp=true "
+      "caps=application/x-custos-metadata ! identity sleep-time=3000000\n"
+      "encrypted=false\n",
+      events_dir, N_EVENTS - 1, events_dir);
   archiver = test_archiver_new ("metadata", NULL, cameras);
   test_archiver_enrol (archiver, alice);
   started_us = g_get_real_time ();
@@ -415,7 +450,12 @@ test_metadata (void)
   body = test_get (session, archiver, path, &status);
   g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
   g_assert_nonnull (body);
+  porch_path = g_strdup_printf ("/api/v1/cameras/porch/stream?from=%s&to=%s", from, to);
+  porch = test_get (session, archiver, porch_path, &status);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (porch);
   test_archiver_stop (archiver);
+  assert_late_events (porch, events, alice);
 
   reader = custos_reader_new_for_bytes (body);
   packets = read_packets (reader, alice, &kinds, &caps);
