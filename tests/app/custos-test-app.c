@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <adwaita.h>
+
 #include "custos-test-app.h"
 
 gboolean
@@ -88,4 +90,68 @@ gboolean
 custos_test_first_frames_beyond (gpointer before)
 {
   return first_frames > GPOINTER_TO_UINT (before);
+}
+
+GtkEditable *
+custos_test_find_entry_row (GtkWidget  *widget,
+                            const char *title_prefix)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkEditable *found;
+
+      if (ADW_IS_ENTRY_ROW (child) &&
+          g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)),
+                            title_prefix))
+        return GTK_EDITABLE (child);
+      if ((found = custos_test_find_entry_row (child, title_prefix)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  CustosApplication *app;
+  void (*prepare) (void);
+  int ret;
+} AppRun;
+
+static gboolean
+run_tests (gpointer data)
+{
+  AppRun *run = data;
+
+  /* Screenshots show where the stacks are, not half of a crossfade. */
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
+  if (run->prepare != NULL)
+    run->prepare ();
+  run->ret = g_test_run ();
+  g_application_quit (G_APPLICATION (run->app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+started (GApplication *application,
+         AppRun       *run)
+{
+  g_idle_add (run_tests, run);
+}
+
+int
+custos_test_app_run (CustosApplication *app,
+                     const char        *file,
+                     void (*prepare) (void))
+{
+  AppRun run = { app, prepare, 1 };
+  char  *argv[] = { (char *) "custos", (char *) file, NULL };
+  gulong handler;
+
+  g_application_set_flags (G_APPLICATION (app),
+                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  handler = g_signal_connect_after (app, "startup", G_CALLBACK (started), &run);
+  g_application_run (G_APPLICATION (app), 2, argv);
+  g_signal_handler_disconnect (app, handler);
+  return run.ret;
 }

@@ -27,6 +27,16 @@ gboolean      custos_test_widget_has_label    (GtkWidget          *widget,
 GPtrArray    *custos_test_widget_find_all     (GtkWidget          *root,
                                                GType               type);
 
+/* The first editable AdwEntryRow at or below widget whose title starts
+ * with title_prefix, or NULL. */
+GtkEditable  *custos_test_find_entry_row      (GtkWidget          *widget,
+                                               const char         *title_prefix);
+/* Runs app on file (no single-instance handover: there is no session bus
+ * under xvfb-run) and, once it has started, the GTest cases, without
+ * animations and after prepare () when given; g_test_run ()'s result. */
+int           custos_test_app_run             (CustosApplication  *app,
+                                               const char         *file,
+                                               void              (*prepare) (void));
 /* Whether the player's picture has a frame in it. A CustosTestCondition. */
 gboolean      custos_test_player_has_frame    (gpointer            player);
 /* A handler of CustosPlayer::first-frame (a frame painted after opening

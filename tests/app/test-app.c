@@ -1234,24 +1234,6 @@ export_dialog_shown (gpointer data)
 static char *
 find_suffix (const char *dir, const char *suffix);
 
-static GtkEditable *
-find_entry_row (GtkWidget *widget, const char *title_prefix)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkEditable *found;
-
-      if (ADW_IS_ENTRY_ROW (child) &&
-          g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)),
-                            title_prefix))
-        return GTK_EDITABLE (child);
-      if ((found = find_entry_row (child, title_prefix)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* The dialog closes when every job is done. (Its toast waits behind the
  * earlier ones: toasts only time out in an active window, which Xvfb
  * without a window manager never makes.) */
@@ -1358,8 +1340,8 @@ test_export_camera (void)
   custos_export_dialog_set_format (dialog, CUSTOS_EXPORT_FORMAT_MP4);
   /* The range offered: around the position, within what is recorded
    * (an archiver camera's export needs both ends). */
-  from = find_entry_row (GTK_WIDGET (dialog), "From");
-  to = find_entry_row (GTK_WIDGET (dialog), "To");
+  from = custos_test_find_entry_row (GTK_WIDGET (dialog), "From");
+  to = custos_test_find_entry_row (GTK_WIDGET (dialog), "To");
   g_assert_nonnull (from);
   g_assert_nonnull (to);
   g_test_message ("range offered: %s – %s", gtk_editable_get_text (from),
@@ -1547,27 +1529,14 @@ test_original_choose_identity (void)
     g_object_set (win, "original", FALSE, NULL);
 }
 
-static gboolean
-run_tests (gpointer user_data)
+/* The size of the AppStream screenshots (the settings made it so). */
+static void
+check_screenshot_size (void)
 {
-  int *ret = user_data;
-
-  /* Screenshots show where the stacks are, not half of a crossfade. */
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  /* The size of the AppStream screenshots (the settings made it so). */
   if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL && !custos_test_wait_for (window_sized, NULL, 10))
     g_error ("the window is %d×%d, not 1280×800",
              gtk_widget_get_width (gtk_window_get_child (GTK_WINDOW (window ()))),
              gtk_widget_get_height (gtk_window_get_child (GTK_WINDOW (window ()))));
-  *ret = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-started (GApplication *application, int *ret)
-{
-  g_idle_add (run_tests, ret);
 }
 
 int
@@ -1575,8 +1544,7 @@ main (int argc, char *argv[])
 {
   g_autofree char *recipient_cert = NULL;
   g_autofree char *recipient_key = NULL;
-  char            *app_argv[3];
-  int              ret = 1;
+  int              ret;
 
   g_test_init (&argc, &argv, NULL);
   if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
@@ -1628,14 +1596,7 @@ main (int argc, char *argv[])
       g_settings_set_int (settings, "window-height", 810);
     }
   app = custos_application_new ();
-  /* No session bus under xvfb-run: no single-instance handover. */
-  g_application_set_flags (G_APPLICATION (app),
-                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
-  g_signal_connect_after (app, "startup", G_CALLBACK (started), &ret);
-  app_argv[0] = (char *) "custos";
-  app_argv[1] = plain_path;
-  app_argv[2] = NULL;
-  g_application_run (G_APPLICATION (app), 2, app_argv);
+  ret = custos_test_app_run (app, plain_path, check_screenshot_size);
 
   g_clear_object (&app);
   stop_demo ();

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "custos-test-fusion.h"
 #include "archiver-test-util.h"
 #include "custos-export-job.h"
 #include "custos-local-key-provider.h"
@@ -92,12 +93,7 @@ wait_for_recording (CustosArchiverClient *client, gint64 seconds, gint64 *from_u
 static CustosKeyProvider *
 provider_for (TestClient *who)
 {
-  g_autoptr (GError) error = NULL;
-  CustosLocalKeyProvider *provider = custos_local_key_provider_new ();
-
-  custos_local_key_provider_add_key (provider, who->key_path, who->cert_path, NULL, &error);
-  g_assert_no_error (error);
-  return CUSTOS_KEY_PROVIDER (provider);
+  return CUSTOS_KEY_PROVIDER (custos_test_provider (who->cert_path, who->key_path));
 }
 
 static GFile *

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "custos-export-dialog.h"
+#include "custos-test-app.h"
 #include "custos-test-util.h"
 
 #define START_US G_GINT64_CONSTANT (1795293240000000) /* 2026-11-21T20:34:00Z */
@@ -102,24 +103,6 @@ new_dialog (GFile *folder)
   return dialog;
 }
 
-static GtkEditable *
-find_entry_row (GtkWidget *widget, const char *title_prefix)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkEditable *found;
-
-      if (ADW_IS_ENTRY_ROW (child) &&
-          g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (child)),
-                            title_prefix))
-        return GTK_EDITABLE (child);
-      if ((found = find_entry_row (child, title_prefix)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static guint
 count_children (GFile *folder)
 {
@@ -170,8 +153,8 @@ test_export (void)
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == window);
 
   /* A time that is none is refused, with a message. */
-  from = find_entry_row (GTK_WIDGET (dialog), "From");
-  to = find_entry_row (GTK_WIDGET (dialog), "To");
+  from = custos_test_find_entry_row (GTK_WIDGET (dialog), "From");
+  to = custos_test_find_entry_row (GTK_WIDGET (dialog), "To");
   g_assert_nonnull (from);
   g_assert_nonnull (to);
   gtk_editable_set_text (from, "yesterday");

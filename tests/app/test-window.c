@@ -453,28 +453,10 @@ start_window_manager (void)
   return g_steal_pointer (&wm);
 }
 
-static gboolean
-run_tests (gpointer user_data)
-{
-  int *ret = user_data;
-
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  *ret = g_test_run ();
-  g_application_quit (G_APPLICATION (app));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-started (GApplication *application, int *ret)
-{
-  g_idle_add (run_tests, ret);
-}
-
 int
 main (int argc, char *argv[])
 {
-  char *app_argv[3];
-  int   ret = 1;
+  int ret;
 
   g_test_init (&argc, &argv, NULL);
   if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
@@ -494,14 +476,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/fullscreen", test_fullscreen);
 
   app = custos_application_new ();
-  /* No session bus under xvfb-run: no single-instance handover. */
-  g_application_set_flags (G_APPLICATION (app),
-                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
-  g_signal_connect_after (app, "startup", G_CALLBACK (started), &ret);
-  app_argv[0] = (char *) "custos";
-  app_argv[1] = fusion_path;
-  app_argv[2] = NULL;
-  g_application_run (G_APPLICATION (app), 2, app_argv);
+  ret = custos_test_app_run (app, fusion_path, NULL);
 
   g_clear_object (&app);
   if (window_manager != NULL)

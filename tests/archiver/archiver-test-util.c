@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "custos-test-fusion.h"
 #include "archiver-test-util.h"
 #include "custos-test-util.h"
 
@@ -565,10 +566,7 @@ read_all (CustosReader *reader,
   read->last_us = G_MININT64;
   if (client != NULL)
     {
-      provider = custos_local_key_provider_new ();
-      custos_local_key_provider_add_key (provider, client->key_path, client->cert_path, NULL,
-                                         &error);
-      g_assert_no_error (error);
+      provider = custos_test_provider (client->cert_path, client->key_path);
       custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
     }
   custos_reader_set_ca_file (reader, ca_cert);

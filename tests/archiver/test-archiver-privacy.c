@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "custos-test-fusion.h"
 #include "archiver-test-util.h"
 #include "custos-pixelate.h"
 #include "custos-test-util.h"
@@ -272,9 +273,7 @@ decode (GBytes *fusion, TestClient *client)
   g_assert_no_error (error);
   if (client != NULL)
     {
-      keys = custos_local_key_provider_new ();
-      custos_local_key_provider_add_key (keys, client->key_path, client->cert_path, NULL, &error);
-      g_assert_no_error (error);
+      keys = custos_test_provider (client->cert_path, client->key_path);
       custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (keys));
     }
   src = gst_bin_get_by_name (GST_BIN (pipeline), "src");

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "custos-test-fusion.h"
 #include "archiver-test-util.h"
 #include "custos-test-util.h"
 
@@ -414,14 +415,13 @@ read_live (TestClient *client,
   g_autofree char *url = g_strconcat (archiver->base_url, "/api/v1/cameras/gate/stream?live=1",
                                       NULL);
   g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
-  g_autoptr (CustosLocalKeyProvider) provider = custos_local_key_provider_new ();
+  g_autoptr (CustosLocalKeyProvider) provider =
+      custos_test_provider (client->cert_path, client->key_path);
   g_autoptr (GInputStream) input = NULL;
   g_autoptr (CustosReader) reader = NULL;
   g_autoptr (GError) error = NULL;
   gint64 end_us;
 
-  custos_local_key_provider_add_key (provider, client->key_path, client->cert_path, NULL, &error);
-  g_assert_no_error (error);
   soup_message_set_tls_client_certificate (msg, g_tls_certificate_new_from_files (
                                                   client->cert_path, client->key_path, NULL));
   result->subscribed_us = g_get_real_time ();
@@ -521,11 +521,10 @@ count_around (TestClient *client,
       g_autoptr (GFile) file = g_file_new_for_path (files->pdata[i]);
       g_autoptr (GFileInputStream) input = g_file_read (file, NULL, NULL);
       g_autoptr (CustosReader) reader = custos_reader_new (G_INPUT_STREAM (input));
-      g_autoptr (CustosLocalKeyProvider) provider = custos_local_key_provider_new ();
+      g_autoptr (CustosLocalKeyProvider) provider =
+          custos_test_provider (client->cert_path, client->key_path);
       CustosPacket *packet;
 
-      custos_local_key_provider_add_key (provider, client->key_path, client->cert_path, NULL,
-                                         NULL);
       custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
       while ((packet = custos_reader_next_packet (reader, NULL, NULL)) != NULL)
         {

@@ -27,6 +27,7 @@
 #include <gst/rtsp-server/rtsp-server.h>
 #endif
 
+#include "custos-test-fusion.h"
 #include "archiver-test-util.h"
 #include "custos-local-key-provider.h"
 #include "custos-test-util.h"
@@ -62,10 +63,7 @@ read_packets (CustosReader *reader, TestClient *client, GPtrArray **kinds_out, G
 
   if (client != NULL)
     {
-      provider = custos_local_key_provider_new ();
-      custos_local_key_provider_add_key (provider, client->key_path, client->cert_path, NULL,
-                                         &error);
-      g_assert_no_error (error);
+      provider = custos_test_provider (client->cert_path, client->key_path);
       custos_reader_set_key_provider (reader, CUSTOS_KEY_PROVIDER (provider));
     }
   custos_reader_set_ca_file (reader, test_pki_ca_cert ());
