@@ -22,6 +22,9 @@ typedef struct
   char                   *signer_cert;
   GBytes                 *file;
   GArray                 *records;
+  /* Longer than the reader's window: it slides while records are hashed. */
+  CustosTestSpec          long_spec;
+  GBytes                 *long_file;
   CustosLocalKeyProvider *provider;
 } Fixture;
 
@@ -43,6 +46,10 @@ fixture_init (void)
   signer = custos_certificate_new_from_file (fx.signer_cert, NULL);
   signer_key = custos_private_key_load (signer_key_path, NULL, NULL);
   fx.file = custos_test_fusion_make (&fx.spec, recipients, NULL, signer_key, signer);
+  custos_test_spec_init (&fx.long_spec);
+  fx.long_spec.seconds = 20;
+  fx.long_spec.max_payload = 40000;
+  fx.long_file = custos_test_fusion_make (&fx.long_spec, recipients, NULL, signer_key, signer);
   fx.records = custos_test_records (fx.file);
   fx.provider = custos_test_provider (fx.cert, fx.key);
 }
@@ -403,6 +410,82 @@ test_random_damage (void)
     }
 }
 
+/* The first DATA record that starts at or after a fraction of the file. */
+static CustosTestRecord *
+data_record_after (GArray *records,
+                   gsize   offset)
+{
+  for (guint i = 0; i < records->len; i++)
+    {
+      CustosTestRecord *r = &g_array_index (records, CustosTestRecord, i);
+
+      if (r->type == CUSTOS_RECORD_DATA && r->offset >= offset)
+        return r;
+    }
+  g_assert_not_reached ();
+}
+
+static guint
+count_ok_long (GPtrArray *packets)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < packets->len; i++)
+    {
+      CustosPacket *p = packets->pdata[i];
+
+      if (p->status == CUSTOS_PACKET_OK)
+        {
+          custos_test_assert_payload (&fx.long_spec, p);
+          n++;
+        }
+    }
+  return n;
+}
+
+/* A stream many times the reader's input window, which moves on while the
+ * seal thread still digests the records before: intact, every packet
+ * verifies; a flipped byte and a run of junk far apart cost one packet
+ * and one segment, and the junk is skipped to the byte. */
+static void
+test_long_stream (void)
+{
+  g_autoptr (GArray) records = custos_test_records (fx.long_file);
+  gsize len = g_bytes_get_size (fx.long_file);
+  const guint8 *p = g_bytes_get_data (fx.long_file, NULL);
+  guint total = custos_test_packet_count (&fx.long_spec, 0);
+  CustosTestRecord *flip = data_record_after (records, len * 2 / 5);
+  CustosTestRecord *junk_at = data_record_after (records, len * 3 / 4);
+  g_autoptr (CustosReport) intact = NULL, damaged = NULL;
+  g_autoptr (GPtrArray) packets = NULL;
+  GByteArray *data = g_byte_array_new ();
+  guint8 junk[4099];
+
+  g_assert_cmpuint (len, >, 8 * 1024 * 1024);
+  packets = custos_test_fusion_read (fx.long_file, CUSTOS_KEY_PROVIDER (fx.provider),
+                                     fx.signer_cert, &intact);
+  g_assert_cmpuint (count_ok_long (packets), ==, total);
+  /* Stream descriptors are sealed too. */
+  g_assert_cmpuint (intact->verified, >=, total);
+  g_assert_cmpuint (intact->segments_failed, ==, 0);
+  g_clear_pointer (&packets, g_ptr_array_unref);
+
+  for (guint i = 0; i < sizeof junk; i++)
+    junk[i] = i % 5 == 0 ? CUSTOS_RECORD_SYNC : (guint8) (i * 61);
+  g_byte_array_append (data, p, junk_at->offset);
+  g_byte_array_append (data, junk, sizeof junk);
+  g_byte_array_append (data, p + junk_at->offset, len - junk_at->offset);
+  data->data[flip->offset + flip->length - 100] ^= 0x10;
+  packets = read_damaged (data, &damaged);
+  g_assert_cmpuint (count_ok_long (packets), ==, total - 1);
+  g_assert_cmpuint (damaged->altered, ==, 1);
+  g_assert_cmpuint (damaged->damaged_bytes, ==, sizeof junk);
+  g_assert_cmpuint (damaged->segments_failed, ==, 1);
+  /* The rest of that segment still matches its fingerprints. */
+  g_assert_cmpuint (damaged->verified + damaged->matched + damaged->altered, ==, intact->verified);
+  g_assert_cmpuint (damaged->matched, <=, intact->verified / intact->segments);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -425,6 +508,7 @@ main (int   argc,
   g_test_add_func ("/bad-input/unsupported-version", test_unsupported_version);
   g_test_add_func ("/bad-input/damaged-key-records", test_damaged_key_records);
   g_test_add_func ("/bad-input/random-damage", test_random_damage);
+  g_test_add_func ("/bad-input/long-stream", test_long_stream);
 
   return g_test_run ();
 }

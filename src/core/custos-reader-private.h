@@ -72,6 +72,11 @@ struct _CustosReader
   gsize              mark;          /* bytes from here on are kept when the window moves */
   guint64            base;
   gboolean           eof;
+  /* The window's other buffer (with a seal thread): records in it were
+   * handed to the thread before spare_mark. */
+  guint8            *spare;
+  gsize              spare_cap;
+  guint              spare_mark;
   guint64            bytes_read;
 
   CustosFileHeader   header;

@@ -18,6 +18,52 @@ custos_reader_window_settle (CustosReader *self)
   custos_seal_hasher_wait (self->hasher);
 }
 
+/* The window moves its kept bytes [drop, end) to the start of a buffer
+ * of at least size bytes. With a seal thread they go to the other
+ * buffer, not over themselves: the thread goes on digesting the records
+ * just handed over while the next bytes are read and decrypted, and the
+ * reader waits only for those of the buffer before. */
+static void
+slide (CustosReader *self,
+       gsize         drop,
+       gsize         size)
+{
+  if (self->hasher == NULL)
+    {
+      memmove (self->buf, self->buf + drop, self->end - drop);
+      if (size > self->cap)
+        {
+          self->cap = size;
+          self->buf = g_realloc (self->buf, self->cap);
+        }
+    }
+  else
+    {
+      guint8 *buf = self->spare;
+      gsize cap = MAX (size, self->cap);
+
+      custos_seal_hasher_wait_for (self->hasher, self->spare_mark);
+      if (self->spare_cap < cap)
+        {
+          g_free (buf);
+          buf = g_malloc (cap);
+        }
+      else
+        cap = self->spare_cap;
+      memcpy (buf, self->buf + drop, self->end - drop);
+      self->spare = self->buf;
+      self->spare_cap = self->cap;
+      self->spare_mark = custos_seal_hasher_mark (self->hasher);
+      self->buf = buf;
+      self->cap = cap;
+    }
+  self->end -= drop;
+  self->base += drop;
+  self->pos -= drop;
+  if (self->mark != G_MAXSIZE)
+    self->mark -= drop;
+}
+
 static gboolean
 fill (CustosReader *self,
       gsize         want,
@@ -29,26 +75,11 @@ fill (CustosReader *self,
   if (self->end - self->pos >= want || self->eof)
     return TRUE;
 
-  /* Keep only the unread (and marked) bytes, then grow to fit. Both move
-   * bytes another thread may still be digesting. */
+  /* Keep only the unread (and marked) bytes, then grow to fit. */
   drop = MIN (self->pos, self->mark);
-  if (drop > 0 || want + self->pos - drop + READ_CHUNK > self->cap)
-    custos_reader_window_settle (self);
-  if (drop > 0)
-    {
-      memmove (self->buf, self->buf + drop, self->end - drop);
-      self->end -= drop;
-      self->base += drop;
-      self->pos -= drop;
-      if (self->mark != G_MAXSIZE)
-        self->mark -= drop;
-    }
-  want += self->pos;
-  if (want + READ_CHUNK > self->cap)
-    {
-      self->cap = want + READ_CHUNK;
-      self->buf = g_realloc (self->buf, self->cap);
-    }
+  want += self->pos - drop;
+  if (drop > 0 || want + READ_CHUNK > self->cap)
+    slide (self, drop, want + READ_CHUNK);
   while (self->end < want && !self->eof)
     {
       gssize n = g_input_stream_read (self->input, self->buf + self->end, self->cap - self->end,

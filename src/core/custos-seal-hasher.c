@@ -37,13 +37,6 @@ struct _CustosSealHasher
   gsize    queued_bytes; /* pushed since the worker was last woken */
 };
 
-/* head moves past a job only once its digest is appended. */
-static gboolean
-idle_locked (CustosSealHasher *self)
-{
-  return self->head == self->tail;
-}
-
 static void
 wake_worker_locked (CustosSealHasher *self)
 {
@@ -135,19 +128,47 @@ custos_seal_hasher_push (CustosSealHasher *self, const guint8 *data, gsize len, 
   g_mutex_unlock (&self->lock);
 }
 
+guint
+custos_seal_hasher_mark (CustosSealHasher *self)
+{
+  guint mark;
+
+  if (self == NULL)
+    return 0;
+  g_mutex_lock (&self->lock);
+  mark = self->tail;
+  g_mutex_unlock (&self->lock);
+  return mark;
+}
+
+/* Counters wrap: what is left before mark is a signed distance. */
+static gboolean
+done_locked (CustosSealHasher *self,
+             guint             mark)
+{
+  return (gint) (mark - self->head) <= 0;
+}
+
 void
-custos_seal_hasher_wait (CustosSealHasher *self)
+custos_seal_hasher_wait_for (CustosSealHasher *self,
+                             guint             mark)
 {
   if (self == NULL)
     return;
   g_mutex_lock (&self->lock);
-  if (self->worker_sleeps && !idle_locked (self))
+  if (self->worker_sleeps && !done_locked (self, mark))
     wake_worker_locked (self);
-  while (!idle_locked (self))
+  while (!done_locked (self, mark))
     {
       self->producer_sleeps = TRUE;
       g_cond_wait (&self->cond, &self->lock);
       self->producer_sleeps = FALSE;
     }
   g_mutex_unlock (&self->lock);
+}
+
+void
+custos_seal_hasher_wait (CustosSealHasher *self)
+{
+  custos_seal_hasher_wait_for (self, custos_seal_hasher_mark (self));
 }

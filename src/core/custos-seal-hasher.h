@@ -30,6 +30,13 @@ custos_seal_hasher_push (CustosSealHasher *self, const guint8 *data, gsize len, 
 /* Returns when every pushed record is digested. */
 void
 custos_seal_hasher_wait (CustosSealHasher *self);
+/* A point in the queue: the records pushed so far. Waiting for it lets
+ * the caller reuse their bytes while later ones are still digested.
+ * (0 for a NULL hasher.) */
+guint
+custos_seal_hasher_mark (CustosSealHasher *self);
+void
+custos_seal_hasher_wait_for (CustosSealHasher *self, guint mark);
 
 /* From now on the chain's record digests are computed by hasher (which
  * must outlive the chain or be waited for before it is freed). */
