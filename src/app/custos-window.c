@@ -27,6 +27,8 @@ struct _CustosWindow
   AdwWindowTitle  *window_title;
   GtkStack        *content_stack;
   AdwStatusPage   *archiver_page;
+  AdwStatusPage   *empty_page;
+  GtkWidget       *empty_add_button;
   GtkWidget       *archiver_trust_button;
 
   CustosPlayer *player;
@@ -1206,10 +1208,31 @@ watched_entry_state (CustosArchiverEntry *entry, GParamSpec *pspec, CustosWindow
   present_certificate_dialog (self, entry);
 }
 
+/* The empty page says what to do next: add an archiver while the
+ * sidebar has nothing, otherwise choose from it. */
+static void
+update_empty_page (CustosWindow *self)
+{
+  gboolean listed = g_list_model_get_n_items (G_LIST_MODEL (self->archivers)) > 0 ||
+                    g_list_model_get_n_items (G_LIST_MODEL (self->local_files)) > 0;
+
+  adw_status_page_set_description (
+      self->empty_page, listed ? _ ("Choose a camera or a recording in the sidebar, or open a .fusion file")
+                               : _ ("Add an archiver or open a .fusion file"));
+  gtk_widget_set_visible (self->empty_add_button, !listed);
+}
+
+static void
+watch_local_files (CustosWindow *self)
+{
+  update_empty_page (self);
+}
+
 static void
 watch_archivers (GListModel *archivers, guint position, guint removed, guint added,
                  CustosWindow *self)
 {
+  update_empty_page (self);
   for (guint i = position; i < position + added; i++)
     {
       g_autoptr (CustosArchiverEntry) entry = g_list_model_get_item (archivers, i);
@@ -1247,6 +1270,8 @@ setup_models (CustosWindow *self, CustosApplication *app)
   g_signal_connect_object (self->credentials, "card-removed", G_CALLBACK (card_removed), self, 0);
   g_signal_connect_object (self->credentials, "card-added", G_CALLBACK (card_added), self, 0);
   g_signal_connect_object (self->archivers, "items-changed", G_CALLBACK (watch_archivers), self, 0);
+  g_signal_connect_object (self->local_files, "items-changed", G_CALLBACK (watch_local_files), self,
+                           G_CONNECT_SWAPPED);
   watch_archivers (G_LIST_MODEL (self->archivers), 0, 0,
                    g_list_model_get_n_items (G_LIST_MODEL (self->archivers)), self);
 }
@@ -1405,6 +1430,8 @@ custos_window_class_init (CustosWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, content_header);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, CustosWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, CustosWindow, empty_add_button);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, archiver_page);
   gtk_widget_class_bind_template_child (widget_class, CustosWindow, archiver_trust_button);
   install_actions (widget_class);

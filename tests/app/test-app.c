@@ -1539,6 +1539,58 @@ check_screenshot_size (void)
              gtk_widget_get_height (gtk_window_get_child (GTK_WINDOW (window ()))));
 }
 
+/* The "Add Archiver…" button of the empty page, shown or not. */
+static gboolean
+empty_page_offers_add (void)
+{
+  g_autoptr (GPtrArray) buttons = custos_test_widget_find_all (GTK_WIDGET (window ()), GTK_TYPE_BUTTON);
+
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      const char *label = gtk_button_get_label (buttons->pdata[i]);
+
+      if (g_strcmp0 (label, "_Add Archiver…") == 0)
+        return gtk_widget_get_visible (buttons->pdata[i]);
+    }
+  g_assert_not_reached ();
+}
+
+/* With nothing in the sidebar the empty page offers to add an archiver;
+ * with cameras or recordings there it says to choose one. */
+static void
+test_empty_page_guides (void)
+{
+  CustosArchiverList *archivers = custos_application_get_archivers (app);
+  CustosLocalFiles   *files = custos_application_get_local_files (app);
+  const char         *url = "https://127.0.0.1:9";
+  g_autoptr (GError)  error = NULL;
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (files)), >, 0);
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (window ()), "Choose a camera or a recording"));
+  g_assert_false (empty_page_offers_add ());
+  while (g_list_model_get_n_items (G_LIST_MODEL (files)) > 0)
+    {
+      g_autoptr (GFile) file = g_list_model_get_item (G_LIST_MODEL (files), 0);
+
+      custos_local_files_remove (files, file);
+    }
+  while (g_list_model_get_n_items (G_LIST_MODEL (archivers)) > 0)
+    {
+      g_autoptr (CustosArchiverEntry) entry = g_list_model_get_item (G_LIST_MODEL (archivers), 0);
+
+      custos_archiver_list_remove (archivers, custos_archiver_entry_get_url (entry));
+    }
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (window ()), "Add an archiver or open"));
+  g_assert_true (empty_page_offers_add ());
+
+  g_assert_nonnull (custos_archiver_list_add (archivers, url, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (custos_test_widget_has_label (GTK_WIDGET (window ()), "Choose a camera or a recording"));
+  g_assert_false (empty_page_offers_add ());
+  custos_archiver_list_remove (archivers, url);
+  g_assert_true (empty_page_offers_add ());
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1583,6 +1635,9 @@ main (int argc, char *argv[])
     }
   g_test_add_func ("/app/grid-and-shortcuts", test_grid_and_shortcuts);
   g_test_add_func ("/app/shortcuts-listed", test_shortcuts_listed);
+  /* Empties the sidebar: after every test that uses it. */
+  g_test_add_func ("/app/empty-page-guides", test_empty_page_guides);
+  /* Closes the window: last. */
   g_test_add_func ("/app/remembers-size", test_remembers_size);
 
   if (g_getenv ("CUSTOS_SCREENSHOT_DIR") != NULL)
