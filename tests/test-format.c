@@ -875,6 +875,96 @@ test_known_answer_file (void)
   kat_decode_by_hand (file, expected);
 }
 
+/* The first video packet after seeking reader to t, and the bytes the
+ * seek itself read. */
+static CustosPacket *
+seek_first_video (CustosReader *reader,
+                  gint64        t,
+                  guint64      *seek_bytes)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 before = custos_reader_get_bytes_read (reader);
+  CustosPacket *p;
+
+  custos_reader_seek (reader, t, NULL, &error);
+  g_assert_no_error (error);
+  *seek_bytes = custos_reader_get_bytes_read (reader) - before;
+  while ((p = custos_reader_next_packet (reader, NULL, &error)) != NULL && p->stream != 0)
+    custos_packet_unref (p);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  return p;
+}
+
+/* Seeking again in a file without an index does not scan it again, and a
+ * file that grew since (an unfinished recording) is scanned on from where
+ * the last scan stopped: each seek lands where the indexed file's does. */
+static void
+test_seek_without_index_again (void)
+{
+  Identity *who = identity ("rsa:2048", "rsa2048");
+  g_autoptr (GPtrArray) recipients = certs_of (who, NULL);
+  g_autoptr (CustosLocalKeyProvider) provider = custos_test_provider (who->cert, who->key);
+  g_autoptr (GBytes) indexed = NULL, bare = NULL;
+  g_autoptr (CustosReader) want = NULL, got = NULL;
+  g_autoptr (GFileInputStream) in = NULL;
+  g_autoptr (GFile) gfile = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL;
+  const guint8 *data;
+  gsize size, half;
+  CustosTestSpec spec;
+  gint64 targets[] = { 20500000, 3200000, 11000000, 19000000, 55300000, 40100000 };
+  guint64 first_scan = 0;
+
+  custos_test_spec_init (&spec);
+  spec.seconds = 60;
+  spec.max_payload = 8000;
+  indexed = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  spec.indexed = FALSE;
+  bare = custos_test_fusion_make (&spec, recipients, NULL, NULL, NULL);
+  data = g_bytes_get_data (bare, &size);
+  /* The first 25 s or so, as a recording still being written. */
+  half = size * 25 / 60;
+  path = custos_test_write_file ("growing.fusion", data, half);
+  gfile = g_file_new_for_path (path);
+  in = g_file_read (gfile, NULL, &error);
+  g_assert_no_error (error);
+  want = custos_reader_new_for_bytes (indexed);
+  got = custos_reader_new (G_INPUT_STREAM (in));
+  custos_reader_set_key_provider (want, CUSTOS_KEY_PROVIDER (provider));
+  custos_reader_set_key_provider (got, CUSTOS_KEY_PROVIDER (provider));
+
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      gint64 t = spec.start_us + targets[i];
+      g_autoptr (CustosPacket) a = NULL, b = NULL;
+      guint64 bytes, ignored;
+
+      if (i == 4)
+        {
+          /* The recording goes on. */
+          g_autoptr (GFileOutputStream) out = g_file_append_to (gfile, G_FILE_CREATE_NONE, NULL, &error);
+
+          g_assert_no_error (error);
+          g_assert_true (g_output_stream_write_all (G_OUTPUT_STREAM (out), data + half, size - half,
+                                                    NULL, NULL, &error));
+          g_assert_no_error (error);
+        }
+      a = seek_first_video (want, t, &ignored);
+      b = seek_first_video (got, t, &bytes);
+      g_assert_true (b->flags & CUSTOS_DATA_FLAG_KEYFRAME);
+      g_assert_cmpint (b->pts_us, ==, a->pts_us);
+      g_assert_cmpuint (b->counter, ==, a->counter);
+      custos_test_assert_payload (&spec, b);
+      if (i == 0)
+        first_scan = bytes;
+      /* Behind the first seek's scan: no second scan. */
+      else if (i < 4)
+        g_assert_cmpuint (bytes, <, first_scan / 4);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -893,6 +983,7 @@ main (int   argc,
   g_test_add_func ("/format/key-per-stream-and-period", test_key_per_stream_and_period);
   g_test_add_func ("/format/seek", test_seek);
   g_test_add_func ("/format/seek-without-index", test_seek_without_index);
+  g_test_add_func ("/format/seek-without-index-again", test_seek_without_index_again);
   g_test_add_func ("/format/read-bytes", test_read_bytes);
   g_test_add_func ("/format/card-removed-wipes-reader", test_card_removed_wipes_reader);
   g_test_add_func ("/format/card-removed-while-reading", test_card_removed_while_reading);

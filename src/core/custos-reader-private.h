@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * scanning gigabytes. */
 #define NOT_FUSION_SCAN (1024 * 1024)
 
+typedef struct _CustosReaderScan CustosReaderScan;
+
 typedef struct
 {
   CustosStreamInfo *info;
@@ -102,6 +104,8 @@ struct _CustosReader
   guint32            prev_segment;
   guint8             prev_digest[CUSTOS_SHA256_LEN];
   guint64            skip_until;    /* after a seek: packets before this offset are hashed only */
+  /* What seeking in a file without an index has scanned (custos-reader-seek.c). */
+  CustosReaderScan  *scan;
 
   CustosReport      *report;
 
@@ -126,6 +130,9 @@ G_GNUC_INTERNAL gboolean custos_reader_next_record (CustosReader        *self,
                                                     guint64             *offset,
                                                     GCancellable        *cancellable,
                                                     GError             **error);
+
+/* custos-reader-seek.c */
+G_GNUC_INTERNAL void     custos_reader_scan_free (CustosReaderScan *scan);
 
 /* Waits until no other thread reads the window's bytes. */
 G_GNUC_INTERNAL void     custos_reader_window_settle (CustosReader *self);

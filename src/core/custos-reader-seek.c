@@ -101,30 +101,83 @@ typedef struct
   guint64 keyframe;
 } SeekPoint;
 
-/* What a scan of a file without a usable index finds (§6.7 step 1). */
+/* A keyframe of the primary video stream that a scan passed. */
 typedef struct
 {
-  gint64    target_us;      /* G_MAXINT64: scan it all, for the time range */
-  gboolean  have_pick;
-  SeekPoint pick;
-  gint64    first_us;
-  gint64    last_us;
-} Scan;
+  gint64    pts_us;
+  SeekPoint point;
+} ScanKeyframe;
 
-/* Stream id and stream time of a DATA record, from its fixed prefix. */
+/* What the scan of a file without a usable index has learnt so far
+ * (§6.7 step 1). It resumes where it stopped: seeking again, or asking
+ * for the time range after a seek, reads no header twice, and a file
+ * that grows (an unfinished recording) is read on from where it was. */
+struct _CustosReaderScan
+{
+  guint64  offset;          /* the next record */
+  guint64  sync_offset;
+  guint64  segment_offset;
+  guint32  period_ms;
+  int      primary;
+  gint64   first_us;
+  gint64   last_us;
+  GArray  *keyframes;       /* ScanKeyframe, in file order */
+};
+
+void
+custos_reader_scan_free (CustosReaderScan *scan)
+{
+  g_array_unref (scan->keyframes);
+  g_free (scan);
+}
+
+static CustosReaderScan *
+get_scan (CustosReader *self)
+{
+  if (self->scan == NULL)
+    {
+      self->scan = g_new0 (CustosReaderScan, 1);
+      self->scan->primary = -1;
+      self->scan->first_us = G_MAXINT64;
+      self->scan->last_us = G_MININT64;
+      self->scan->keyframes = g_array_new (FALSE, FALSE, sizeof (ScanKeyframe));
+    }
+  return self->scan;
+}
+
+/* The keyframe a seek to target_us starts from, once the scan has passed
+ * a keyframe after it: the last one before the first that is later than
+ * the target, or the very first (before it, play from the first). */
 static gboolean
-read_data_time (CustosReader             *self,
-                guint64                   offset,
-                const CustosRecordHeader *h,
-                guint32                   period_ms,
-                guint                    *stream,
-                gint64                   *pts_us,
-                GCancellable             *cancellable,
-                GError                  **error)
+scan_pick (CustosReaderScan *scan,
+           gint64            target_us,
+           SeekPoint        *pick)
+{
+  for (guint i = 0; i < scan->keyframes->len; i++)
+    {
+      ScanKeyframe *k = &g_array_index (scan->keyframes, ScanKeyframe, i);
+
+      if (k->pts_us > target_us)
+        {
+          *pick = i > 0 ? g_array_index (scan->keyframes, ScanKeyframe, i - 1).point : k->point;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Stream id and stream time of a DATA record, from its fixed prefix
+ * (read with the header). */
+static gboolean
+data_time (const guint8             *prefix,
+           const CustosRecordHeader *h,
+           guint32                   period_ms,
+           guint                    *stream,
+           gint64                   *pts_us,
+           GError                  **error)
 {
   gsize prefix_len = CUSTOS_DATA_PREFIX_LEN + ((h->flags & CUSTOS_DATA_FLAG_HAS_DTS) ? 4 : 0);
   gsize tag_len = (h->flags & CUSTOS_DATA_FLAG_ENCRYPTED) ? CUSTOS_GCM_TAG_LEN : 0;
-  guint8 prefix[CUSTOS_DATA_PREFIX_LEN];
 
   /* As custos_data_record_parse() says it. */
   if (h->length < prefix_len + tag_len)
@@ -135,108 +188,134 @@ read_data_time (CustosReader             *self,
                    (gsize) h->length, prefix_len + tag_len);
       return FALSE;
     }
-  if (!read_at (self, offset + CUSTOS_RECORD_HEADER_LEN, sizeof prefix, prefix, cancellable,
-                error))
-    return FALSE;
   *stream = prefix[0];
   *pts_us = (gint64) custos_read_u32 (prefix + 4) * period_ms * 1000 +
             (gint32) custos_read_u32 (prefix + 8);
   return TRUE;
 }
 
-/* Steps through the file from its start by record lengths, reading only
- * headers, descriptors and the fixed prefix of DATA records: a fetched
- * range or an unfinished recording has no index to seek by, and this
- * builds what its INDEX records would have said. Stops at the first
- * keyframe of the primary video stream after the target. A damaged record
- * ends the scan with an error rather than guessing where the next is. */
+/* Learns what one record says: the file header's key period, the primary
+ * video stream, segment starts, time span and keyframes. */
+static gboolean
+scan_record (CustosReader             *self,
+             CustosReaderScan         *scan,
+             const CustosRecordHeader *h,
+             const guint8             *head,
+             gsize                     have,
+             GCancellable             *cancellable,
+             GError                  **error)
+{
+  g_autofree guint8 *rec = NULL;
+  guint stream;
+  gint64 pts_us;
+
+  if (h->type == CUSTOS_RECORD_FILE_HEADER || h->type == CUSTOS_RECORD_STREAM)
+    {
+      CustosRecordHeader again;
+
+      rec = read_record_at (self, scan->offset, &again, cancellable, error);
+      if (rec == NULL)
+        return FALSE;
+    }
+  if (h->type == CUSTOS_RECORD_FILE_HEADER)
+    {
+      CustosFileHeader fh;
+
+      if (!custos_file_header_parse (rec + CUSTOS_RECORD_HEADER_LEN, h->length, &fh, error))
+        return FALSE;
+      scan->period_ms = fh.period_ms;
+      custos_file_header_clear (&fh);
+      /* Sync points only begin segments (§4.2). */
+      scan->sync_offset = scan->segment_offset = scan->offset;
+    }
+  else if (h->type == CUSTOS_RECORD_STREAM)
+    {
+      CustosStreamInfo info;
+
+      if (!custos_stream_info_parse (rec + CUSTOS_RECORD_HEADER_LEN, h->length, &info, error))
+        return FALSE;
+      /* The writer cuts segments and indexes keyframes of the first
+       * video stream. */
+      if (scan->primary < 0 && info.kind == CUSTOS_STREAM_KIND_VIDEO)
+        scan->primary = info.id;
+      custos_stream_info_clear (&info);
+    }
+  else if (h->type == CUSTOS_RECORD_SEAL)
+    scan->segment_offset = scan->offset + CUSTOS_RECORD_HEADER_LEN + h->length;
+  else if (h->type == CUSTOS_RECORD_DATA && scan->period_ms > 0)
+    {
+      if (have < CUSTOS_RECORD_HEADER_LEN + CUSTOS_DATA_PREFIX_LEN)
+        {
+          g_set_error (error, CUSTOS_FORMAT_ERROR, CUSTOS_FORMAT_ERROR_TRUNCATED,
+                       _ ("the file ends inside the record at offset %" PRIu64), scan->offset);
+          return FALSE;
+        }
+      if (!data_time (head + CUSTOS_RECORD_HEADER_LEN, h, scan->period_ms, &stream, &pts_us, error))
+        return FALSE;
+      scan->first_us = MIN (scan->first_us, pts_us);
+      scan->last_us = MAX (scan->last_us, pts_us);
+      if ((h->flags & CUSTOS_DATA_FLAG_KEYFRAME) && ((int) stream == scan->primary || scan->primary < 0))
+        {
+          ScanKeyframe k = { pts_us, { MIN (scan->sync_offset, scan->segment_offset),
+                                       scan->segment_offset, scan->offset } };
+
+          g_array_append_val (scan->keyframes, k);
+        }
+    }
+  return TRUE;
+}
+
+/* Steps through the file by record lengths from where the last scan
+ * stopped, reading only headers, descriptors and the fixed prefix of DATA
+ * records: a fetched range or an unfinished recording has no index to
+ * seek by, and this builds what its INDEX records would have said. Stops
+ * once it has passed a keyframe of the primary video stream after
+ * target_us (G_MAXINT64: the whole file). A damaged record ends the scan
+ * with an error rather than guessing where the next is. */
 static gboolean
 scan_records (CustosReader *self,
-              Scan         *scan,
+              gint64        target_us,
               GCancellable *cancellable,
               GError      **error)
 {
-  guint64 offset = 0, size, sync_offset = 0, segment_offset = 0;
-  guint32 period_ms = 0;
-  int primary = -1;
+  CustosReaderScan *scan = get_scan (self);
+  SeekPoint pick;
+  guint n_keyframes;
+  guint64 size;
   goffset end;
 
   if (!g_seekable_seek (G_SEEKABLE (self->input), 0, G_SEEK_END, cancellable, error))
     return FALSE;
   end = g_seekable_tell (G_SEEKABLE (self->input));
   size = end > 0 ? (guint64) end : 0;
-  scan->first_us = G_MAXINT64;
-  scan->last_us = G_MININT64;
 
-  while (offset + CUSTOS_RECORD_HEADER_LEN <= size)
+  if (scan_pick (scan, target_us, &pick))
+    return TRUE;
+  while (scan->offset + CUSTOS_RECORD_HEADER_LEN <= size)
     {
-      guint8 head[CUSTOS_RECORD_HEADER_LEN];
+      /* The header and a DATA record's prefix in one read. */
+      guint8 head[CUSTOS_RECORD_HEADER_LEN + CUSTOS_DATA_PREFIX_LEN];
+      gsize have = MIN (sizeof head, size - scan->offset);
       CustosRecordHeader h;
-      g_autofree guint8 *rec = NULL;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !read_at (self, offset, sizeof head, head, cancellable, error) ||
-          !custos_record_header_parse (head, sizeof head, &h, error))
+          !read_at (self, scan->offset, have, head, cancellable, error) ||
+          !custos_record_header_parse (head, have, &h, error))
         return FALSE;
-      /* The cut tail of an unfinished recording. */
-      if (offset + CUSTOS_RECORD_HEADER_LEN + h.length > size)
+      /* The cut tail of an unfinished recording: read on when it grows. */
+      if (scan->offset + CUSTOS_RECORD_HEADER_LEN + h.length > size)
         break;
-      if (h.type == CUSTOS_RECORD_FILE_HEADER || h.type == CUSTOS_RECORD_STREAM)
-        {
-          rec = read_record_at (self, offset, &h, cancellable, error);
-          if (rec == NULL)
-            return FALSE;
-        }
-      if (h.type == CUSTOS_RECORD_FILE_HEADER)
-        {
-          CustosFileHeader fh;
-
-          if (!custos_file_header_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, &fh, error))
-            return FALSE;
-          period_ms = fh.period_ms;
-          custos_file_header_clear (&fh);
-          /* Sync points only begin segments (§4.2). */
-          sync_offset = segment_offset = offset;
-        }
-      else if (h.type == CUSTOS_RECORD_STREAM)
-        {
-          CustosStreamInfo info;
-
-          if (!custos_stream_info_parse (rec + CUSTOS_RECORD_HEADER_LEN, h.length, &info, error))
-            return FALSE;
-          /* The writer cuts segments and indexes keyframes of the first
-           * video stream. */
-          if (primary < 0 && info.kind == CUSTOS_STREAM_KIND_VIDEO)
-            primary = info.id;
-          custos_stream_info_clear (&info);
-        }
-      else if (h.type == CUSTOS_RECORD_SEAL)
-        segment_offset = offset + CUSTOS_RECORD_HEADER_LEN + h.length;
-      else if (h.type == CUSTOS_RECORD_DATA && period_ms > 0)
-        {
-          guint stream;
-          gint64 pts_us;
-
-          if (!read_data_time (self, offset, &h, period_ms, &stream, &pts_us, cancellable, error))
-            return FALSE;
-          scan->first_us = MIN (scan->first_us, pts_us);
-          scan->last_us = MAX (scan->last_us, pts_us);
-          if ((h.flags & CUSTOS_DATA_FLAG_KEYFRAME) && ((int) stream == primary || primary < 0))
-            {
-              if (scan->have_pick && pts_us > scan->target_us)
-                break;
-              scan->have_pick = TRUE;
-              scan->pick.sync_offset = MIN (sync_offset, segment_offset);
-              scan->pick.segment_offset = segment_offset;
-              scan->pick.keyframe = offset;
-              /* Before the first keyframe: play from the first. */
-              if (pts_us > scan->target_us)
-                break;
-            }
-        }
-      offset += CUSTOS_RECORD_HEADER_LEN + h.length;
+      n_keyframes = scan->keyframes->len;
+      if (!scan_record (self, scan, &h, head, have, cancellable, error))
+        return FALSE;
+      scan->offset += CUSTOS_RECORD_HEADER_LEN + h.length;
+      /* Past a keyframe after the target: the pick is known. */
+      if (scan->keyframes->len > n_keyframes &&
+          g_array_index (scan->keyframes, ScanKeyframe, n_keyframes).pts_us > target_us)
+        break;
     }
-  g_debug ("no index: scanned %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes", offset, size);
+  g_debug ("no index: scanned %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes", scan->offset,
+           size);
   return TRUE;
 }
 
@@ -247,12 +326,19 @@ find_keyframe_by_scan (CustosReader *self,
                        GCancellable *cancellable,
                        GError      **error)
 {
-  Scan scan = { .target_us = time_us };
+  CustosReaderScan *scan;
 
-  if (!scan_records (self, &scan, cancellable, error))
+  if (!scan_records (self, time_us, cancellable, error))
     return FALSE;
-  /* No keyframe at all: from the start, where a sequential read begins. */
-  *point = scan.have_pick ? scan.pick : (SeekPoint) { 0, 0, 0 };
+  scan = self->scan;
+  if (scan_pick (scan, time_us, point))
+    return TRUE;
+  /* No keyframe after the target: the last; none at all: from the start,
+   * where a sequential read begins. */
+  if (scan->keyframes->len > 0)
+    *point = g_array_index (scan->keyframes, ScanKeyframe, scan->keyframes->len - 1).point;
+  else
+    *point = (SeekPoint){ 0, 0, 0 };
   return TRUE;
 }
 
@@ -448,14 +534,12 @@ custos_reader_get_time_range (CustosReader *self,
   if (toc == NULL && no_usable_toc (&local))
     {
       /* A fetched range or an unfinished recording: its records say. */
-      Scan scan = { .target_us = G_MAXINT64 };
-
-      if (scan_records (self, &scan, cancellable, &local))
+      if (scan_records (self, G_MAXINT64, cancellable, &local))
         {
-          CustosTocEntry whole = { 0, scan.first_us, scan.last_us };
+          CustosTocEntry whole = { 0, self->scan->first_us, self->scan->last_us };
 
           toc = g_array_new (FALSE, FALSE, sizeof (CustosTocEntry));
-          if (scan.first_us <= scan.last_us)
+          if (whole.first_us <= whole.last_us)
             g_array_append_val (toc, whole);
         }
     }

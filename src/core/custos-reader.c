@@ -88,6 +88,7 @@ custos_reader_finalize (GObject *object)
   if (self->whole == NULL)
     g_clear_pointer (&self->buf, g_free);
   g_clear_pointer (&self->spare, g_free);
+  g_clear_pointer (&self->scan, custos_reader_scan_free);
   g_clear_pointer (&self->whole, g_bytes_unref);
   custos_file_header_clear (&self->header);
   g_clear_pointer (&self->recipients, g_hash_table_unref);
