@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "archiver-test-util.h"
+#include "bench-clip.h"
 
 #define CLIP_SECONDS 10
 #define WARMUP_S 6
@@ -83,14 +84,9 @@ launch (const char *description)
 static GPtrArray *
 encode_units (void)
 {
+  g_autofree char *source = bench_clip_snow (CLIP_SECONDS * 30);
   g_autofree char *description =
-      g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! "
-                       "video/x-raw,width=1920,height=1080,framerate=30/1,format=I420 ! "
-                       "x264enc pass=cbr bitrate=4000 vbv-buf-capacity=1000 "
-                       "speed-preset=ultrafast key-int-max=60 threads=2 ! "
-                       "video/x-h264,stream-format=byte-stream,alignment=au ! "
-                       "appsink name=sink sync=false",
-                       CLIP_SECONDS * 30);
+      bench_clip_description (source, "speed-preset=ultrafast threads=2");
   g_autoptr (GstElement) pipeline = launch (description);
   g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   GPtrArray *samples = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_sample_unref);

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench-clip.h"
 #include "custos.h"
 
 /* A minute boundary, so each 60 s camera file is one key period. */
@@ -44,30 +45,15 @@ static const guint recipient_counts[] = { 0, 1, 5, 20 };
 
 typedef struct
 {
-  gint64    pts_us;
-  gint64    dts_us;
-  gboolean  keyframe;
-  GBytes   *data;
-} Unit;
-
-typedef struct
-{
   const char *dir;
   guint       cameras;
   guint       seconds;
   char       *caps;
-  GPtrArray  *units;   /* Unit */
+  GPtrArray  *units;   /* BenchUnit */
   EVP_PKEY   *signer_key;
   GPtrArray  *chain;   /* CustosCertificate, signer first */
   GPtrArray  *certs;   /* CustosCertificate */
 } Bench;
-
-static void
-unit_free (Unit *u)
-{
-  g_bytes_unref (u->data);
-  g_free (u);
-}
 
 static double
 cpu_seconds (void)
@@ -80,66 +66,16 @@ cpu_seconds (void)
 
 /* Encoding */
 
-static gint64
-running_us (GstSample   *sample,
-            GstClockTime t)
-{
-  guint64 running = 0;
-  int sign = gst_segment_to_running_time_full (gst_sample_get_segment (sample), GST_FORMAT_TIME,
-                                               t, &running);
-
-  return sign >= 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-}
-
-static Unit *
-unit_from_sample (GstSample *sample)
-{
-  GstBuffer *buffer = gst_sample_get_buffer (sample);
-  Unit *u = g_new0 (Unit, 1);
-  GstMapInfo map;
-
-  u->pts_us = running_us (sample, GST_BUFFER_PTS (buffer));
-  u->dts_us = GST_BUFFER_DTS_IS_VALID (buffer) ? running_us (sample, GST_BUFFER_DTS (buffer))
-                                               : u->pts_us;
-  u->keyframe = !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  u->data = g_bytes_new (map.data, map.size);
-  gst_buffer_unmap (buffer, &map);
-  return u;
-}
-
 /* The clip's access units, timestamps from 0. Snow is the worst case for
  * the encoder, so the bitrate sits at the 4 Mbit/s a camera sends. */
 static GPtrArray *
 encode (char **caps_out)
 {
+  g_autofree char *source = bench_clip_snow (CLIP_SECONDS * 30);
   g_autofree char *description =
-    g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! "
-                     "video/x-raw,width=1920,height=1080,framerate=30/1,format=I420 ! "
-                     "x264enc pass=cbr bitrate=4000 vbv-buf-capacity=1000 "
-                     "speed-preset=ultrafast key-int-max=60 threads=2 ! "
-                     "video/x-h264,stream-format=byte-stream,alignment=au ! "
-                     "appsink name=sink sync=false", CLIP_SECONDS * 30);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) pipeline = gst_parse_launch (description, &error);
-  g_autoptr (GstElement) sink = NULL;
-  GPtrArray *units = g_ptr_array_new_with_free_func ((GDestroyNotify) unit_free);
-  GstSample *sample;
+    bench_clip_description (source, "speed-preset=ultrafast threads=2");
 
-  if (pipeline == NULL)
-    g_error ("%s", error->message);
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
-    {
-      if (*caps_out == NULL)
-        *caps_out = gst_caps_to_string (gst_sample_get_caps (sample));
-      g_ptr_array_add (units, unit_from_sample (sample));
-      gst_sample_unref (sample);
-    }
-  /* Encoder threads end here, before any ingest is timed. */
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  return units;
+  return bench_clip_encode (description, caps_out);
 }
 
 /* Ingest */
@@ -177,7 +113,7 @@ write_units (Bench         *bench,
   for (guint r = 0; r < repeats; r++)
     for (guint i = 0; i < bench->units->len; i++)
       {
-        Unit *u = bench->units->pdata[i];
+        BenchUnit *u = bench->units->pdata[i];
         gint64 shift = START_US + (gint64) r * CLIP_SECONDS * G_USEC_PER_SEC;
         gsize len;
         const guint8 *data = g_bytes_get_data (u->data, &len);
@@ -288,7 +224,7 @@ print_clip (Bench  *bench,
   guint64 bytes = 0;
 
   for (guint i = 0; i < bench->units->len; i++)
-    bytes += g_bytes_get_size (((Unit *) bench->units->pdata[i])->data);
+    bytes += g_bytes_get_size (((BenchUnit *) bench->units->pdata[i])->data);
   g_print ("encode_s %.2f\nunits %u\nmbit_s %.3f\ncamera_s %u\n", encode_s, bench->units->len,
            bytes * 8.0 / CLIP_SECONDS / 1e6,
            bench->cameras * MAX (bench->seconds / CLIP_SECONDS, 1) * CLIP_SECONDS);

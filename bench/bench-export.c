@@ -29,38 +29,11 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "bench-clip.h"
 #include "custos.h"
 #include "gstcustosdemux.h"
 
 #define START_US G_GINT64_CONSTANT (1795293240000000)
-
-typedef struct
-{
-  gint64    pts_us;
-  gint64    dts_us;
-  gboolean  keyframe;
-  GBytes   *data;
-} Unit;
-
-static void
-unit_free (Unit *u)
-{
-  g_bytes_unref (u->data);
-  g_free (u);
-}
-
-static gint64
-running_us (GstSample   *sample,
-            GstClockTime t)
-{
-  guint64 running = 0;
-  int sign = gst_segment_to_running_time_full (gst_sample_get_segment (sample), GST_FORMAT_TIME,
-                                               t, &running);
-
-  return sign >= 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-}
-
-#define RAW_1080P "video/x-raw,width=1920,height=1080,framerate=30/1"
 
 /* What the camera sees. "snow" (noise, every frame new) makes x264 code
  * every macroblock: the most a 4 Mbit/s stream can cost to decode.
@@ -72,16 +45,15 @@ source_for (const char *content,
             guint       frames)
 {
   if (g_str_equal (content, "snow"))
-    return g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! " RAW_1080P
-                            ",format=I420", frames);
+    return bench_clip_snow (frames);
   if (!g_str_equal (content, "scene"))
     g_error ("content \"%s\" is neither snow nor scene", content);
   return g_strdup_printf (
-    "videotestsrc num-buffers=%u pattern=smpte ! " RAW_1080P " ! mix.sink_0 "
-    "videotestsrc num-buffers=%u pattern=snow ! " RAW_1080P " ! mix.sink_1 "
+    "videotestsrc num-buffers=%u pattern=smpte ! " BENCH_RAW_1080P " ! mix.sink_0 "
+    "videotestsrc num-buffers=%u pattern=snow ! " BENCH_RAW_1080P " ! mix.sink_1 "
     "videotestsrc num-buffers=%u pattern=ball motion=sweep background-color=0x00000000 "
-    "foreground-color=0xffe0e0e0 ! " RAW_1080P ",format=BGRA ! mix.sink_2 "
-    "compositor name=mix background=black sink_1::alpha=0.08 ! videoconvert ! " RAW_1080P
+    "foreground-color=0xffe0e0e0 ! " BENCH_RAW_1080P ",format=BGRA ! mix.sink_2 "
+    "compositor name=mix background=black sink_1::alpha=0.08 ! videoconvert ! " BENCH_RAW_1080P
     ",format=I420",
     frames, frames, frames);
 }
@@ -93,42 +65,9 @@ encode (guint       seconds,
         char      **caps_out)
 {
   g_autofree char *source = source_for (content, seconds * 30);
-  g_autofree char *description =
-    g_strdup_printf ("%s ! "
-                     "x264enc pass=cbr bitrate=4000 vbv-buf-capacity=1000 key-int-max=60 "
-                     "speed-preset=veryfast ! "
-                     "video/x-h264,stream-format=byte-stream,alignment=au ! "
-                     "appsink name=sink sync=false", source);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstElement) pipeline = gst_parse_launch (description, &error);
-  g_autoptr (GstElement) sink = NULL;
-  GPtrArray *units = g_ptr_array_new_with_free_func ((GDestroyNotify) unit_free);
-  GstSample *sample;
+  g_autofree char *description = bench_clip_description (source, "speed-preset=veryfast");
 
-  if (pipeline == NULL)
-    g_error ("%s", error->message);
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  while ((sample = gst_app_sink_pull_sample (GST_APP_SINK (sink))) != NULL)
-    {
-      GstBuffer *buffer = gst_sample_get_buffer (sample);
-      Unit *u = g_new0 (Unit, 1);
-      GstMapInfo map;
-
-      if (*caps_out == NULL)
-        *caps_out = gst_caps_to_string (gst_sample_get_caps (sample));
-      u->pts_us = running_us (sample, GST_BUFFER_PTS (buffer));
-      u->dts_us = GST_BUFFER_DTS_IS_VALID (buffer) ? running_us (sample, GST_BUFFER_DTS (buffer))
-                                                   : u->pts_us;
-      u->keyframe = !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-      gst_buffer_map (buffer, &map, GST_MAP_READ);
-      u->data = g_bytes_new (map.data, map.size);
-      gst_buffer_unmap (buffer, &map);
-      g_ptr_array_add (units, u);
-      gst_sample_unref (sample);
-    }
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  return units;
+  return bench_clip_encode (description, caps_out);
 }
 
 /* Writing the fusion files */
@@ -186,7 +125,7 @@ write_fusion (const char *path,
   for (guint r = 0; r < repeats; r++)
     for (guint i = 0; i < units->len; i++)
       {
-        Unit *u = units->pdata[i];
+        BenchUnit *u = units->pdata[i];
         gint64 shift = START_US + (gint64) r * seconds * G_USEC_PER_SEC;
         gsize len;
         const guint8 *data = g_bytes_get_data (u->data, &len);
@@ -221,7 +160,7 @@ write_mkv (const char *path,
   for (guint r = 0; r < repeats; r++)
     for (guint i = 0; i < units->len; i++)
       {
-        Unit *u = units->pdata[i];
+        BenchUnit *u = units->pdata[i];
         GstClockTime shift = (GstClockTime) r * seconds * GST_SECOND;
         GstBuffer *buffer = gst_buffer_new_wrapped_bytes (u->data);
 
@@ -258,7 +197,7 @@ make (char      **argv,
 
   units = encode (seconds, content, &caps);
   for (guint i = 0; i < units->len; i++)
-    bytes += g_bytes_get_size (((Unit *) units->pdata[i])->data);
+    bytes += g_bytes_get_size (((BenchUnit *) units->pdata[i])->data);
   g_print ("encode_s %.2f\nunits %u\nes_bytes %" G_GUINT64_FORMAT "\nmbit_s %.3f\n",
            (g_get_monotonic_time () - t0) / 1e6, units->len, bytes * repeats,
            bytes * 8.0 / seconds / 1e6);
