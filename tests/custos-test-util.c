@@ -217,3 +217,18 @@ custos_test_ffprobe (const char *path,
   g_assert_no_error (error);
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
+
+guint64
+custos_test_video_frames (const char *path,
+                          char      **codec)
+{
+  g_autoptr (JsonObject) probe = custos_test_ffprobe (path, "v:0");
+  JsonArray *streams = json_object_get_array_member (probe, "streams");
+  JsonObject *stream;
+
+  g_assert_cmpuint (json_array_get_length (streams), ==, 1);
+  stream = json_array_get_object_element (streams, 0);
+  if (codec != NULL)
+    *codec = g_strdup (json_object_get_string_member (stream, "codec_name"));
+  return g_ascii_strtoull (json_object_get_string_member (stream, "nb_read_frames"), NULL, 10);
+}

@@ -50,5 +50,8 @@ GBytes     *custos_test_hex_decode    (const char  *hex);
  * -show_streams -show_format as JSON; select: -select_streams or NULL. */
 JsonObject *custos_test_ffprobe      (const char  *path,
                                       const char  *select);
+/* The frames ffprobe decodes from the first video stream; its codec. */
+guint64     custos_test_video_frames (const char  *path,
+                                      char       **codec);
 
 G_END_DECLS

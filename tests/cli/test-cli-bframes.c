@@ -58,26 +58,6 @@ make_source (const char *path)
   g_assert_cmpint (GST_MESSAGE_TYPE (message), ==, GST_MESSAGE_EOS);
 }
 
-static guint64
-count_frames (const char *path)
-{
-  const char      *argv[] = { "ffprobe",
-                              "-v",
-                              "error",
-                              "-count_frames",
-                              "-select_streams",
-                              "v:0",
-                              "-show_entries",
-                              "stream=nb_read_frames",
-                              "-of",
-                              "csv=p=0",
-                              path,
-                              NULL };
-  g_autofree char *text = custos_test_run_output (argv);
-
-  return g_ascii_strtoull (text, NULL, 10);
-}
-
 static double
 duration_s (const char *path)
 {
@@ -184,7 +164,7 @@ test_create_mkv_b_frames (void)
   custos_test_make_cert ("ec:P-256", "b-frames", &cert, &key);
   make_source (mkv);
   assert_has_b_frames (mkv);
-  g_assert_cmpuint (count_frames (mkv), ==, N_FRAMES);
+  g_assert_cmpuint (custos_test_video_frames (mkv, NULL), ==, N_FRAMES);
 
   create =
       custos_test_cli_run ("create", "-q", "-o", fusion, "--input", mkv, "--recipient", cert, NULL);
@@ -193,7 +173,7 @@ test_create_mkv_b_frames (void)
       custos_test_cli_run ("export", "-q", "--key", key, "--cert", cert, "-o", mp4, fusion, NULL);
   custos_test_cli_assert_status (export, 0);
 
-  g_assert_cmpuint (count_frames (mp4), ==, N_FRAMES);
+  g_assert_cmpuint (custos_test_video_frames (mp4, NULL), ==, N_FRAMES);
   assert_decode_times (mp4);
   source_md5s = frame_md5s (mkv);
   export_md5s = frame_md5s (mp4);
