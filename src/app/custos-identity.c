@@ -70,6 +70,25 @@ custos_identity_is_pkcs11 (const char *identity)
 }
 
 gboolean
+custos_identity_is_on_card (const char *identity,
+                            const char *card_uri)
+{
+  P11KitUri *id = NULL, *card = NULL;
+  gboolean   on = FALSE;
+
+  if (!custos_identity_is_pkcs11 (identity) || card_uri == NULL)
+    return FALSE;
+  id = p11_kit_uri_new ();
+  card = p11_kit_uri_new ();
+  if (p11_kit_uri_parse (identity, P11_KIT_URI_FOR_ANY, id) == P11_KIT_URI_OK &&
+      p11_kit_uri_parse (card_uri, P11_KIT_URI_FOR_TOKEN, card) == P11_KIT_URI_OK)
+    on = p11_kit_uri_match_token_info (id, p11_kit_uri_get_token_info (card));
+  p11_kit_uri_free (id);
+  p11_kit_uri_free (card);
+  return on;
+}
+
+gboolean
 custos_identity_is_pkcs12 (const char *path)
 {
   g_autofree char *contents = NULL;

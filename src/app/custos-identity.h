@@ -28,6 +28,10 @@ CustosSecret    *custos_identity_ask          (GTlsInteraction    *interaction,
                                                GError            **error);
 
 gboolean         custos_identity_is_pkcs11    (const char         *identity);
+/* Whether a PKCS#11 identity may be on the card of token URI card_uri:
+ * the token attributes the identity names match the card's. */
+gboolean         custos_identity_is_on_card   (const char         *identity,
+                                               const char         *card_uri);
 gboolean         custos_identity_is_pkcs12    (const char         *path);
 /* A PEM file whose private key is encrypted. */
 gboolean         custos_identity_is_encrypted (const char         *path);

@@ -25,6 +25,8 @@
 #define MAX_JSON_BODY (8 * 1024 * 1024)
 #define TRUST_KEY "custos-trust"
 #define IO_TIMEOUT_S 60
+/* Connections to the archiver at once (libsoup's default is 2). */
+#define MAX_CONNECTIONS 12
 
 typedef enum
 {
@@ -396,9 +398,14 @@ get_session (CustosArchiverClient *self)
     {
       g_autofree char *agent = g_strdup_printf ("custos/%s", PACKAGE_VERSION);
 
-      /* No database but the CA: everything else is ours to judge. */
+      /* No database but the CA: everything else is ours to judge. A live
+       * stream holds its connection for as long as it plays, and libsoup
+       * allows two per host: a grid of four cameras of one archiver, the
+       * paused player behind it, an export and the camera list need more. */
       self->session = soup_session_new_with_options ("tls-database", self->ca, "user-agent", agent,
-                                                     "timeout", IO_TIMEOUT_S, NULL);
+                                                     "timeout", IO_TIMEOUT_S, "max-conns-per-host",
+                                                     MAX_CONNECTIONS, "max-conns", MAX_CONNECTIONS,
+                                                     NULL);
     }
   return self->session;
 }

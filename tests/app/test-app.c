@@ -29,6 +29,7 @@
 #include "custos-pin-interaction.h"
 #include "custos-test-app.h"
 #include "custos-test-util.h"
+#include "custos-grid.h"
 #include "custos-window.h"
 
 #define SOURCE                                                                                     \
@@ -1392,12 +1393,34 @@ test_export_grid (void)
 
   g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "lobby", 60));
   g_assert_true (custos_test_wait_for (camera_listed, (gpointer) "front-door", 60));
+  /* The privacy-protected stream: the card was taken out before. */
+  g_object_set (win, "original", FALSE, NULL);
   g_object_set (win, "grid-mode", TRUE, NULL);
   custos_window_open_camera (win, demo_entry (),
                              custos_archiver_entry_find_camera (demo_entry (), "front-door"), TRUE);
   custos_window_open_camera (win, demo_entry (),
                              custos_archiver_entry_find_camera (demo_entry (), "lobby"), TRUE);
   g_assert_cmpstr (custos_window_get_page (win), ==, "grid");
+  /* Both live cameras play. */
+  {
+    g_autoptr (GPtrArray) grids = custos_test_widget_find_all (GTK_WIDGET (win), CUSTOS_TYPE_GRID);
+
+    guint n;
+
+    g_assert_cmpuint (grids->len, ==, 1);
+    /* What the single player showed is the first tile. */
+    n = custos_grid_get_n_tiles (grids->pdata[0]);
+    g_assert_cmpuint (n, >=, 2);
+    for (guint i = n - 2; i < n; i++)
+      {
+        CustosPlayer *tile = custos_grid_get_tile (grids->pdata[0], i);
+
+        if (!custos_test_wait_for (custos_test_player_has_frame, tile, 30))
+          g_error ("grid tile %u (%s) has no picture: state %d, %s: %s", i,
+                   custos_player_get_title (tile), custos_player_get_state (tile),
+                   custos_player_get_status_title (tile), custos_player_get_status_description (tile));
+      }
+  }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (win), "win.export", NULL));
   g_assert_true (custos_test_wait_for (export_dialog_shown, NULL, 10));
   dialog = find_toplevel (CUSTOS_TYPE_EXPORT_DIALOG);
