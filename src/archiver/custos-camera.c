@@ -203,6 +203,15 @@ custos_camera_init (CustosCamera *self)
 
 /* Configuration */
 
+/* The camera's own group if it sets key, else the [recording] defaults. */
+static const char *
+group_with_key (GKeyFile   *config,
+                const char *group,
+                const char *key)
+{
+  return g_key_file_has_key (config, group, key, NULL) ? group : RECORDING_GROUP;
+}
+
 static guint
 get_uint (GKeyFile   *config,
           const char *group,
@@ -210,8 +219,7 @@ get_uint (GKeyFile   *config,
           guint       fallback)
 {
   g_autoptr (GError) error = NULL;
-  const char *from = g_key_file_has_key (config, group, key, NULL) ? group : RECORDING_GROUP;
-  guint64 value = g_key_file_get_uint64 (config, from, key, &error);
+  guint64 value = g_key_file_get_uint64 (config, group_with_key (config, group, key), key, &error);
 
   return error != NULL || value > G_MAXUINT ? fallback : (guint) value;
 }
@@ -223,8 +231,7 @@ get_double (GKeyFile   *config,
             double      fallback)
 {
   g_autoptr (GError) error = NULL;
-  const char *from = g_key_file_has_key (config, group, key, NULL) ? group : RECORDING_GROUP;
-  double value = g_key_file_get_double (config, from, key, &error);
+  double value = g_key_file_get_double (config, group_with_key (config, group, key), key, &error);
 
   return error != NULL || value < 0 ? fallback : value;
 }
@@ -668,6 +675,17 @@ add_streams (Session  *session,
   return TRUE;
 }
 
+/* For the API: how many recipients the open writer encrypts to. */
+static void
+note_writer_recipients (Session *session)
+{
+  CustosCamera *self = session->camera;
+
+  g_mutex_lock (&self->lock);
+  self->n_writer_recipients = self->encrypted ? session->recipients->len : 0;
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 open_file (Session  *session,
            gint64    start_us,
@@ -696,9 +714,7 @@ open_file (Session  *session,
   self->file_first_us = CUSTOS_ARCHIVER_NO_TIME;
   self->file_last_us = CUSTOS_ARCHIVER_NO_TIME;
   g_mutex_unlock (&self->live_lock);
-  g_mutex_lock (&self->lock);
-  self->n_writer_recipients = self->encrypted ? session->recipients->len : 0;
-  g_mutex_unlock (&self->lock);
+  note_writer_recipients (session);
   return TRUE;
 }
 
@@ -734,6 +750,19 @@ close_file (Session  *session,
   g_mutex_unlock (&self->live_lock);
   custos_segment_file_free (file);
   return ok;
+}
+
+/* Closes the open file and lets go of what the session holds. A file
+ * that cannot be closed is only logged: the session is over anyway. */
+static void
+end_session (Session *session)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!close_file (session, &error))
+    g_warning (_("Camera %s: %s"), session->camera->id, error->message);
+  g_clear_pointer (&session->source, custos_camera_source_free);
+  g_clear_pointer (&session->recipients, g_ptr_array_unref);
 }
 
 /* Recording */
@@ -822,9 +851,7 @@ update_recipients (Session  *session,
     }
   g_ptr_array_unref (session->recipients);
   session->recipients = g_steal_pointer (&fresh);
-  g_mutex_lock (&self->lock);
-  self->n_writer_recipients = self->encrypted ? session->recipients->len : 0;
-  g_mutex_unlock (&self->lock);
+  note_writer_recipients (session);
   return TRUE;
 }
 
@@ -917,7 +944,6 @@ run_session (CustosCamera  *self,
              GError       **error)
 {
   Session session = { self };
-  g_autoptr (GError) close_error = NULL;
   SessionEnd end;
 
   session.started_at = g_get_monotonic_time ();
@@ -928,10 +954,7 @@ run_session (CustosCamera  *self,
   end = start_source (&session, reason, error);
   if (end == SESSION_RUNNING)
     end = record (&session, reason, error);
-  if (!close_file (&session, &close_error))
-    g_warning (_("Camera %s: %s"), self->id, close_error->message);
-  g_clear_pointer (&session.source, custos_camera_source_free);
-  g_clear_pointer (&session.recipients, g_ptr_array_unref);
+  end_session (&session);
   /* A source that ran well for a while and then failed starts over fast. */
   *healthy = g_get_monotonic_time () - session.started_at > HEALTHY_SESSION_US;
   return end;
@@ -1097,7 +1120,6 @@ record_feed (CustosCamera       *self,
   Session session = { self };
   g_autoptr (CustosReader) reader = custos_reader_new (G_INPUT_STREAM (feed));
   g_autoptr (GPtrArray) streams = NULL;
-  g_autoptr (GError) close_error = NULL;
   int map[256];
   gboolean ok = TRUE;
   CustosPacket *packet;
@@ -1115,9 +1137,7 @@ record_feed (CustosCamera       *self,
     }
   if (error != NULL && *error != NULL)
     ok = FALSE;
-  if (!close_file (&session, &close_error))
-    g_warning (_("Camera %s: %s"), self->id, close_error->message);
-  g_clear_pointer (&session.recipients, g_ptr_array_unref);
+  end_session (&session);
   return ok;
 }
 
@@ -1323,20 +1343,6 @@ custos_camera_get_current_range (CustosCamera *self,
 /* JSON */
 
 static void
-add_time (JsonBuilder *b,
-          const char  *member,
-          gint64       us)
-{
-  g_autofree char *text = custos_archiver_format_time (us);
-
-  json_builder_set_member_name (b, member);
-  if (text != NULL)
-    json_builder_add_string_value (b, text);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_string (JsonBuilder *b,
             const char  *member,
             const char  *value)
@@ -1346,6 +1352,17 @@ add_string (JsonBuilder *b,
     json_builder_add_string_value (b, value);
   else
     json_builder_add_null_value (b);
+}
+
+/* null for a time there is none of */
+static void
+add_time (JsonBuilder *b,
+          const char  *member,
+          gint64       us)
+{
+  g_autofree char *text = custos_archiver_format_time (us);
+
+  add_string (b, member, text);
 }
 
 static void

@@ -89,18 +89,6 @@ custos_cli_cert_print (CustosCertificate *cert,
   custos_cli_print_field (indent, 12, _("Not after"), "%s (%s)", not_after, validity);
 }
 
-static void
-add_string (JsonBuilder *builder,
-            const char  *member,
-            const char  *value)
-{
-  json_builder_set_member_name (builder, member);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
 void
 custos_cli_cert_json_members (JsonBuilder       *builder,
                               CustosCertificate *cert,
@@ -116,15 +104,16 @@ custos_cli_cert_json_members (JsonBuilder       *builder,
 
   if (!custos_certificate_get_wrap_alg (cert, FALSE, &alg, NULL))
     alg = 0;
-  add_string (builder, "subject", subject);
-  add_string (builder, "common_name", cn);
-  add_string (builder, "fingerprint", fingerprint);
-  add_string (builder, "key_type", pkey != NULL ? EVP_PKEY_get0_type_name (pkey) : NULL);
+  custos_cli_json_add_string (builder, "subject", subject);
+  custos_cli_json_add_string (builder, "common_name", cn);
+  custos_cli_json_add_string (builder, "fingerprint", fingerprint);
+  custos_cli_json_add_string (builder, "key_type",
+                              pkey != NULL ? EVP_PKEY_get0_type_name (pkey) : NULL);
   json_builder_set_member_name (builder, "key_bits");
   json_builder_add_int_value (builder, pkey != NULL ? EVP_PKEY_get_bits (pkey) : 0);
-  add_string (builder, "wrap", alg != 0 ? custos_wrap_alg_to_string (alg) : NULL);
-  add_string (builder, "not_before", not_before);
-  add_string (builder, "not_after", not_after);
+  custos_cli_json_add_string (builder, "wrap", alg != 0 ? custos_wrap_alg_to_string (alg) : NULL);
+  custos_cli_json_add_string (builder, "not_before", not_before);
+  custos_cli_json_add_string (builder, "not_after", not_after);
   json_builder_set_member_name (builder, "expired");
   json_builder_add_boolean_value (builder,
                                   g_date_time_compare (now,

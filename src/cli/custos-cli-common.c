@@ -107,20 +107,50 @@ custos_cli_add_output_options (GOptionContext   *context,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
 }
 
+/* "custos-cli: <message>" on standard error. */
+static void print_error_valist (const char *format,
+                                va_list     args) G_GNUC_PRINTF (1, 0);
+
+static void
+print_error_valist (const char *format,
+                    va_list     args)
+{
+  g_autofree char *message = g_strdup_vprintf (format, args);
+
+  g_printerr ("custos-cli: %s\n", message);
+}
+
 gboolean
 custos_cli_usage_error (const char *command,
                         const char *format,
                         ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_error_valist (format, args);
   va_end (args);
-  g_printerr ("custos-cli: %s\n", message);
   g_printerr (_("Run “custos-cli %s --help” to see the options.\n"), command);
   return FALSE;
+}
+
+gboolean
+custos_cli_check_no_arguments (const char  *command,
+                               int          argc,
+                               char       **argv)
+{
+  if (argc != 1)
+    return custos_cli_usage_error (command, _("Unexpected argument “%s”"), argv[1]);
+  return TRUE;
+}
+
+gboolean
+custos_cli_check_one_file (const char *command,
+                           int         argc)
+{
+  if (argc != 2)
+    return custos_cli_usage_error (command, _("Give exactly one fusion file"));
+  return TRUE;
 }
 
 gboolean
@@ -236,6 +266,19 @@ custos_cli_keyring_new (CustosCliOptions  *options,
   return g_steal_pointer (&keyring);
 }
 
+gboolean
+custos_cli_load_keyring (CustosCliOptions  *options,
+                         CustosKeyring    **keyring,
+                         GPtrArray        **certs_out,
+                         GError           **error)
+{
+  /* A --cert alone is named too: custos_cli_keyring_new() says what is missing. */
+  if (options->keys == NULL && options->certs == NULL && !custos_cli_options_have_keys (options))
+    return TRUE;
+  *keyring = custos_cli_keyring_new (options, certs_out, error);
+  return *keyring != NULL;
+}
+
 static gboolean
 append_chain (GPtrArray   *chain,
               const char  *path,
@@ -292,6 +335,13 @@ custos_cli_exit_for_error (const GError *error)
   return CUSTOS_CLI_EXIT_INPUT;
 }
 
+int
+custos_cli_fail (const GError *error)
+{
+  custos_cli_error ("%s", error->message);
+  return custos_cli_exit_for_error (error);
+}
+
 CustosReader *
 custos_cli_reader_new (const char  *path,
                        GError     **error)
@@ -342,13 +392,11 @@ void
 custos_cli_error (const char *format,
                   ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_error_valist (format, args);
   va_end (args);
-  g_printerr ("custos-cli: %s\n", message);
 }
 
 /* Columns a string takes on a terminal: wide (CJK) characters take two,
@@ -430,6 +478,18 @@ custos_cli_json_add_utc (JsonBuilder *builder,
                          gint64       utc_us)
 {
   custos_utc_json_add (builder, member, utc_us, 3);
+}
+
+void
+custos_cli_json_add_string (JsonBuilder *builder,
+                            const char  *member,
+                            const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
 }
 
 void

@@ -58,6 +58,13 @@ gboolean        custos_cli_parse                 (GOptionContext   *context,
 gboolean        custos_cli_usage_error           (const char       *command,
                                                   const char       *format,
                                                   ...) G_GNUC_PRINTF (2, 3);
+/* After parsing: usage errors for an argument too many, or for anything
+ * but one fusion file (argc counts the command). FALSE means exit 1. */
+gboolean        custos_cli_check_no_arguments    (const char       *command,
+                                                  int               argc,
+                                                  char            **argv);
+gboolean        custos_cli_check_one_file        (const char       *command,
+                                                  int               argc);
 const char     *custos_cli_exit_codes_help       (void);
 
 /* Were keys given: key files, or a smart card? */
@@ -75,6 +82,12 @@ CustosSecret   *custos_cli_read_passphrase       (const char       *path,
 CustosKeyring  *custos_cli_keyring_new           (CustosCliOptions *options,
                                                   GPtrArray       **certs_out,
                                                   GError          **error);
+/* custos_cli_keyring_new() into *keyring when a key, certificate or card
+ * is named; with none, *keyring stays NULL and that is no error. */
+gboolean        custos_cli_load_keyring          (CustosCliOptions *options,
+                                                  CustosKeyring   **keyring,
+                                                  GPtrArray       **certs_out,
+                                                  GError          **error);
 /* Loads the seal signing key (with the passphrase file's passphrase, if
  * any) and its chain: cert_path, then chain_path (may be NULL). */
 gboolean        custos_cli_set_signer            (CustosWriter     *writer,
@@ -84,6 +97,8 @@ gboolean        custos_cli_set_signer            (CustosWriter     *writer,
                                                   const char       *passphrase_file,
                                                   GError          **error);
 int             custos_cli_exit_for_error        (const GError     *error);
+/* Prints the error; returns custos_cli_exit_for_error(). */
+int             custos_cli_fail                  (const GError     *error);
 
 /* The reader of a fusion file, with nothing configured yet. */
 CustosReader   *custos_cli_reader_new            (const char       *path,
@@ -117,6 +132,10 @@ char           *custos_cli_format_source_id      (const guint8      id[16]);
 void            custos_cli_json_add_utc          (JsonBuilder      *builder,
                                                   const char       *member,
                                                   gint64            utc_us);
+/* The member, null when value is NULL. */
+void            custos_cli_json_add_string       (JsonBuilder      *builder,
+                                                  const char       *member,
+                                                  const char       *value);
 void            custos_cli_print_json            (JsonBuilder      *builder);
 
 G_END_DECLS

@@ -129,8 +129,8 @@ check_arguments (Create *self,
                  int     argc,
                  char  **argv)
 {
-  if (argc != 1)
-    return custos_cli_usage_error ("create", _("Unexpected argument “%s”"), argv[1]);
+  if (!custos_cli_check_no_arguments ("create", argc, argv))
+    return FALSE;
   if (self->output == NULL)
     return custos_cli_usage_error ("create", _("Give the output file with -o"));
   if ((self->source == NULL) == (self->input == NULL))

@@ -318,11 +318,7 @@ json_stream_description (JsonBuilder *b,
   json_builder_add_string_value (b, s->info->name);
   json_builder_set_member_name (b, "utc_origin");
   json_builder_add_int_value (b, s->info->utc_origin_us);
-  json_builder_set_member_name (b, "file");
-  if (s->file_name != NULL)
-    json_builder_add_string_value (b, s->file_name);
-  else
-    json_builder_add_null_value (b);
+  custos_cli_json_add_string (b, "file", s->file_name);
   json_builder_set_member_name (b, "packets");
   json_builder_add_int_value (b, s->written);
   json_builder_set_member_name (b, "locked");
@@ -645,8 +641,8 @@ static gboolean
 check_arguments (Decrypt *self,
                  int      argc)
 {
-  if (argc != 2)
-    return custos_cli_usage_error ("decrypt", _("Give exactly one fusion file"));
+  if (!custos_cli_check_one_file ("decrypt", argc))
+    return FALSE;
   if (self->output == NULL)
     return custos_cli_usage_error ("decrypt", _("Give the output with -o"));
   if (self->format != NULL && !g_str_equal (self->format, "es") &&
@@ -710,24 +706,10 @@ run (Decrypt *self)
   g_autoptr (GError) error = NULL;
   int code;
 
-  if ((self->options.keys != NULL || self->options.certs != NULL ||
-       custos_cli_options_have_keys (&self->options)) &&
-      (self->keyring = custos_cli_keyring_new (&self->options, &self->key_certs, &error)) == NULL)
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
-  if (!open_input (self, &error) || !open_output (self, &error))
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
-  if (!read_all (self, &error) ||
+  if (!custos_cli_load_keyring (&self->options, &self->keyring, &self->key_certs, &error) ||
+      !open_input (self, &error) || !open_output (self, &error) || !read_all (self, &error) ||
       !(self->fusion ? finish_fusion (self, &error) : finish_es (self, &error)))
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+    return custos_cli_fail (error);
 
   code = exit_code (self);
   /* They explain a non-zero exit: printed even with --quiet. */

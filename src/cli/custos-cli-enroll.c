@@ -206,18 +206,6 @@ print_status (Enroll           *self,
 }
 
 static void
-json_string (JsonBuilder *b,
-             const char  *member,
-             const char  *value)
-{
-  json_builder_set_member_name (b, member);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 print_json (Enroll           *self,
             CustosEnrollment *enrollment,
             const char       *pem)
@@ -226,15 +214,16 @@ print_json (Enroll           *self,
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 
   json_builder_begin_object (b);
-  json_string (b, "token", enrollment->token_label);
-  json_string (b, "key_file", enrollment->token_label == NULL ? enrollment->key_uri : NULL);
-  json_string (b, "key_uri", enrollment->key_uri);
-  json_string (b, "id", enrollment->token_label != NULL ? enrollment->id_hex : NULL);
-  json_string (b, "label", enrollment->label);
-  json_string (b, "key_type", custos_key_type_to_string (enrollment->key_type));
+  custos_cli_json_add_string (b, "token", enrollment->token_label);
+  custos_cli_json_add_string (b, "key_file",
+                              enrollment->token_label == NULL ? enrollment->key_uri : NULL);
+  custos_cli_json_add_string (b, "key_uri", enrollment->key_uri);
+  custos_cli_json_add_string (b, "id", enrollment->token_label != NULL ? enrollment->id_hex : NULL);
+  custos_cli_json_add_string (b, "label", enrollment->label);
+  custos_cli_json_add_string (b, "key_type", custos_key_type_to_string (enrollment->key_type));
   json_builder_set_member_name (b, "stored");
   json_builder_add_boolean_value (b, enrollment->stored);
-  json_string (b, "output", self->written);
+  custos_cli_json_add_string (b, "output", self->written);
   json_builder_set_member_name (b, "certificate");
   if (enrollment->certificate != NULL)
     {
@@ -244,7 +233,7 @@ print_json (Enroll           *self,
     }
   else
     json_builder_add_null_value (b);
-  json_string (b, enrollment->certificate != NULL ? "pem" : "csr_pem", pem);
+  custos_cli_json_add_string (b, enrollment->certificate != NULL ? "pem" : "csr_pem", pem);
   json_builder_end_object (b);
   custos_cli_print_json (b);
 }
@@ -518,21 +507,12 @@ custos_cli_enroll (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   custos_cli_add_token_options (context, &self.tokens);
   custos_cli_add_output_options (context, &self.output);
-  if (!custos_cli_parse (context, "enroll", &argc, &argv))
-    return CUSTOS_CLI_EXIT_USAGE;
-  if (argc != 1)
-    {
-      custos_cli_usage_error ("enroll", _("Unexpected argument “%s”"), argv[1]);
-      return CUSTOS_CLI_EXIT_USAGE;
-    }
-  if (!check_options (&self))
+  if (!custos_cli_parse (context, "enroll", &argc, &argv) ||
+      !custos_cli_check_no_arguments ("enroll", argc, argv) || !check_options (&self))
     return CUSTOS_CLI_EXIT_USAGE;
 
   ok = self.local != NULL ? enroll_local (&self, &error) : enroll_on_card (&self, &error);
   if (!ok)
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+    return custos_cli_fail (error);
   return CUSTOS_CLI_EXIT_OK;
 }

@@ -158,8 +158,8 @@ static gboolean
 check_arguments (Export *self,
                  int     argc)
 {
-  if (argc != 2)
-    return custos_cli_usage_error ("export", _("Give exactly one fusion file"));
+  if (!custos_cli_check_one_file ("export", argc))
+    return FALSE;
   if ((self->format_name == NULL && self->output == NULL) || !choose_format (self))
     return self->format_name == NULL && self->output == NULL ?
            custos_cli_usage_error ("export", _("Give the output with -o and the format with "
@@ -272,17 +272,6 @@ parse_range (Export *self)
 }
 
 /* Keys and recipients */
-
-static gboolean
-load_keys (Export  *self,
-           GError **error)
-{
-  if (self->options.keys == NULL && self->options.certs == NULL &&
-      !custos_cli_options_have_keys (&self->options))
-    return TRUE;
-  self->keyring = custos_cli_keyring_new (&self->options, &self->key_certs, error);
-  return self->keyring != NULL;
-}
 
 static gboolean
 load_recipients (Export  *self,
@@ -621,6 +610,21 @@ format_label (Export *self)
     }
 }
 
+/* The seal checks of what was exported, the same members for both formats. */
+static void
+json_add_seal_counts (JsonBuilder *b,
+                      guint64      verified,
+                      guint64      altered,
+                      guint64      missing)
+{
+  json_builder_set_member_name (b, "verified");
+  json_builder_add_int_value (b, verified);
+  json_builder_set_member_name (b, "altered");
+  json_builder_add_int_value (b, altered);
+  json_builder_set_member_name (b, "missing");
+  json_builder_add_int_value (b, missing);
+}
+
 static void
 json_add_media (JsonBuilder                    *b,
                 const CustosMediaExportSummary *s)
@@ -638,12 +642,7 @@ json_add_media (JsonBuilder                    *b,
   json_builder_end_array (b);
   json_builder_set_member_name (b, "locked_periods");
   json_builder_add_int_value (b, s->locked->len);
-  json_builder_set_member_name (b, "verified");
-  json_builder_add_int_value (b, s->verified);
-  json_builder_set_member_name (b, "altered");
-  json_builder_add_int_value (b, s->altered);
-  json_builder_set_member_name (b, "missing");
-  json_builder_add_int_value (b, s->missing);
+  json_add_seal_counts (b, s->verified, s->altered, s->missing);
   json_builder_set_member_name (b, "not_signed");
   json_builder_add_int_value (b, s->not_signed);
 }
@@ -662,12 +661,7 @@ json_add_fusion (Export      *self,
   json_builder_add_int_value (b, self->info.segments);
   json_builder_set_member_name (b, "recipients_added");
   json_builder_add_int_value (b, self->recipients->len);
-  json_builder_set_member_name (b, "verified");
-  json_builder_add_int_value (b, report->verified);
-  json_builder_set_member_name (b, "altered");
-  json_builder_add_int_value (b, report->altered);
-  json_builder_set_member_name (b, "missing");
-  json_builder_add_int_value (b, report->missing);
+  json_add_seal_counts (b, report->verified, report->altered, report->missing);
 }
 
 static void
@@ -726,12 +720,16 @@ print_text (Export *self)
 
 /* Finishing */
 
+/* What was written, as --json or --quiet want it; returns code. */
 static int
-fail (Export       *self,
-      const GError *error)
+print_result (Export *self,
+              int     code)
 {
-  custos_cli_error ("%s", error->message);
-  return custos_cli_exit_for_error (error);
+  if (self->options.json)
+    print_json (self, code);
+  else if (!self->options.quiet)
+    print_text (self);
+  return code;
 }
 
 static int
@@ -750,15 +748,11 @@ finish_media (Export *self)
       return code != CUSTOS_CLI_EXIT_OK ? code : CUSTOS_CLI_EXIT_INPUT;
     }
   if (self->error != NULL)
-    return fail (self, self->error);
+    return custos_cli_fail (self->error);
   if (!commit (self, &error))
-    return fail (self, error);
+    return custos_cli_fail (error);
   code = media_exit_code (self, summary);
-  if (self->options.json)
-    print_json (self, code);
-  else if (!self->options.quiet)
-    print_text (self);
-  return code;
+  return print_result (self, code);
 }
 
 static int
@@ -775,9 +769,9 @@ finish_fusion (Export *self)
       return CUSTOS_CLI_EXIT_LOCKED;
     }
   if (self->error != NULL)
-    return fail (self, self->error);
+    return custos_cli_fail (self->error);
   if (!verify_fusion (self, &error) || !commit (self, &error))
-    return fail (self, error);
+    return custos_cli_fail (error);
   if (fusion_has_verification_problems (self))
     {
       CustosReport *report = custos_reader_get_report (self->verifier);
@@ -787,11 +781,7 @@ finish_fusion (Export *self)
                           "verify” for details."), report->altered, report->missing);
       code = CUSTOS_CLI_EXIT_VERIFY;
     }
-  if (self->options.json)
-    print_json (self, code);
-  else if (!self->options.quiet)
-    print_text (self);
-  return code;
+  return print_result (self, code);
 }
 
 static int
@@ -801,9 +791,10 @@ run (Export *self)
   int signum;
 
   self->interaction = custos_cli_options_interaction (&self->options, &error);
-  if (self->interaction == NULL || !load_keys (self, &error) || !load_recipients (self, &error) ||
-      !read_timeline (self, &error))
-    return fail (self, error);
+  if (self->interaction == NULL ||
+      !custos_cli_load_keyring (&self->options, &self->keyring, &self->key_certs, &error) ||
+      !load_recipients (self, &error) || !read_timeline (self, &error))
+    return custos_cli_fail (error);
   if (!parse_range (self))
     return CUSTOS_CLI_EXIT_USAGE;
   if (self->fusion && self->recipients->len > 0 && self->keyring == NULL)

@@ -604,20 +604,13 @@ custos_cli_inspect (int    argc,
                                       "file without decrypting it."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   custos_cli_add_output_options (context, &self.options);
-  if (!custos_cli_parse (context, "inspect", &argc, &argv))
+  if (!custos_cli_parse (context, "inspect", &argc, &argv) ||
+      !custos_cli_check_one_file ("inspect", argc))
     return CUSTOS_CLI_EXIT_USAGE;
-  if (argc != 2)
-    {
-      custos_cli_usage_error ("inspect", _("Give exactly one fusion file"));
-      return CUSTOS_CLI_EXIT_USAGE;
-    }
   self.path = argv[1];
 
   if (!load_certs (&self, &error))
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+    return custos_cli_fail (error);
   if (!scan_all (&self, &error))
     {
       custos_cli_error ("%s: %s", self.path, error->message);

@@ -53,6 +53,13 @@ wipe_and_free (gpointer data)
   g_free (text);
 }
 
+void
+custos_cli_password_set_text (GTlsPassword *password,
+                              const char   *text)
+{
+  g_tls_password_set_value_full (password, (guchar *) g_strdup (text), -1, wipe_and_free);
+}
+
 /* Reads one line from fd into buf (NUL-terminated); FALSE on EOF or error. */
 static gboolean
 read_line (int    fd,
@@ -133,7 +140,7 @@ custos_cli_interaction_ask_password (GTlsInteraction  *interaction,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("No passphrase was entered"));
       return G_TLS_INTERACTION_FAILED;
     }
-  g_tls_password_set_value_full (password, (guchar *) g_strdup (text), -1, wipe_and_free);
+  custos_cli_password_set_text (password, text);
   return G_TLS_INTERACTION_HANDLED;
 }
 

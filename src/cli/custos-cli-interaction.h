@@ -17,4 +17,9 @@ G_DECLARE_FINAL_TYPE (CustosCliInteraction, custos_cli_interaction, CUSTOS_CLI, 
 
 GTlsInteraction *custos_cli_interaction_new (void);
 
+/* Gives password a copy of text (a passphrase or PIN) that is wiped when
+ * the password lets go of it. */
+void             custos_cli_password_set_text (GTlsPassword *password,
+                                               const char   *text);
+
 G_END_DECLS

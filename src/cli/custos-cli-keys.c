@@ -294,18 +294,6 @@ print_text (Keys *self)
 
 /* JSON */
 
-static void
-json_string (JsonBuilder *b,
-             const char  *member,
-             const char  *value)
-{
-  json_builder_set_member_name (b, member);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
 static const char *
 key_state_name (CustosPkcs11KeyState state)
 {
@@ -329,14 +317,14 @@ json_token (Keys                  *self,
   g_auto (GStrv) flags = custos_cli_token_flag_names (token->flags);
 
   json_builder_begin_object (b);
-  json_string (b, "label", token->label);
-  json_string (b, "manufacturer", token->manufacturer);
-  json_string (b, "model", token->model);
-  json_string (b, "serial", token->serial);
-  json_string (b, "module", token->module_name);
+  custos_cli_json_add_string (b, "label", token->label);
+  custos_cli_json_add_string (b, "manufacturer", token->manufacturer);
+  custos_cli_json_add_string (b, "model", token->model);
+  custos_cli_json_add_string (b, "serial", token->serial);
+  custos_cli_json_add_string (b, "module", token->module_name);
   json_builder_set_member_name (b, "slot");
   json_builder_add_int_value (b, token->slot_id);
-  json_string (b, "uri", token->uri);
+  custos_cli_json_add_string (b, "uri", token->uri);
   json_builder_set_member_name (b, "flags");
   json_builder_begin_array (b);
   for (guint i = 0; flags[i] != NULL; i++)
@@ -351,10 +339,10 @@ json_token (Keys                  *self,
       CustosPkcs11CertInfo *cert = g_ptr_array_index (token->certificates, i);
 
       json_builder_begin_object (b);
-      json_string (b, "label", cert->label);
-      json_string (b, "id", cert->id_hex);
-      json_string (b, "uri", cert->uri);
-      json_string (b, "private_key", key_state_name (cert->key_state));
+      custos_cli_json_add_string (b, "label", cert->label);
+      custos_cli_json_add_string (b, "id", cert->id_hex);
+      custos_cli_json_add_string (b, "uri", cert->uri);
+      custos_cli_json_add_string (b, "private_key", key_state_name (cert->key_state));
       custos_cli_cert_json_members (b, cert->certificate, self->now);
       json_builder_end_object (b);
     }
@@ -368,10 +356,10 @@ json_key_file (Keys        *self,
                KeyFile     *file)
 {
   json_builder_begin_object (b);
-  json_string (b, "key", file->key_path);
-  json_string (b, "cert", file->cert_path);
-  json_string (b, "private_key", file->state);
-  json_string (b, "problem", file->problem);
+  custos_cli_json_add_string (b, "key", file->key_path);
+  custos_cli_json_add_string (b, "cert", file->cert_path);
+  custos_cli_json_add_string (b, "private_key", file->state);
+  custos_cli_json_add_string (b, "problem", file->problem);
   if (file->cert != NULL)
     custos_cli_cert_json_members (b, file->cert, self->now);
   json_builder_end_object (b);
@@ -442,22 +430,13 @@ custos_cli_keys (int    argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   custos_cli_add_token_options (context, &self.tokens);
   custos_cli_add_output_options (context, &self.output);
-  if (!custos_cli_parse (context, "keys", &argc, &argv))
-    return CUSTOS_CLI_EXIT_USAGE;
-  if (argc != 1)
-    {
-      custos_cli_usage_error ("keys", _("Unexpected argument “%s”"), argv[1]);
-      return CUSTOS_CLI_EXIT_USAGE;
-    }
-  if (!check_options (&self))
+  if (!custos_cli_parse (context, "keys", &argc, &argv) ||
+      !custos_cli_check_no_arguments ("keys", argc, argv) || !check_options (&self))
     return CUSTOS_CLI_EXIT_USAGE;
 
   self.now = g_date_time_new_now_utc ();
   if ((wants_tokens (&self) && !list_tokens (&self, &error)) || !list_key_files (&self, &error))
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+    return custos_cli_fail (error);
 
   if (self.output.json)
     print_json (&self);

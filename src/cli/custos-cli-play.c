@@ -290,13 +290,8 @@ run (Play *self)
                           "instead."));
       return CUSTOS_CLI_EXIT_USAGE;
     }
-  if ((self->options.keys != NULL || self->options.certs != NULL ||
-       custos_cli_options_have_keys (&self->options)) &&
-      (self->keyring = custos_cli_keyring_new (&self->options, &self->key_certs, &error)) == NULL)
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+  if (!custos_cli_load_keyring (&self->options, &self->keyring, &self->key_certs, &error))
+    return custos_cli_fail (error);
   if (!custos_media_export_ensure_plugin (&error) || !build (self, &error))
     {
       custos_cli_error ("%s", error->message);
@@ -331,13 +326,9 @@ custos_cli_play (int    argc,
                                       "stops. Needs a display (DISPLAY or WAYLAND_DISPLAY); "
                                       "without one it fails with exit status 1."));
   custos_cli_add_key_options (context, &self.options);
-  if (!custos_cli_parse (context, "play", &argc, &argv))
+  if (!custos_cli_parse (context, "play", &argc, &argv) ||
+      !custos_cli_check_one_file ("play", argc))
     return CUSTOS_CLI_EXIT_USAGE;
-  if (argc != 2)
-    {
-      custos_cli_usage_error ("play", _("Give exactly one fusion file"));
-      return CUSTOS_CLI_EXIT_USAGE;
-    }
   self.path = argv[1];
   return run (&self);
 }

@@ -5,8 +5,6 @@
 
 #include <glib/gi18n.h>
 
-#include <string.h>
-
 #include "custos-cli-common.h"
 #include "custos-cli-interaction.h"
 #include "custos-cli-tokens.h"
@@ -123,15 +121,6 @@ struct _CustosCliPinFile
 
 G_DEFINE_FINAL_TYPE (CustosCliPinFile, custos_cli_pin_file, G_TYPE_TLS_INTERACTION)
 
-static void
-wipe_and_free (gpointer data)
-{
-  char *text = data;
-
-  custos_memzero (text, strlen (text));
-  g_free (text);
-}
-
 static GTlsInteractionResult
 custos_cli_pin_file_ask_password (GTlsInteraction  *interaction,
                                   GTlsPassword     *password,
@@ -150,9 +139,7 @@ custos_cli_pin_file_ask_password (GTlsInteraction  *interaction,
       return G_TLS_INTERACTION_FAILED;
     }
   /* The password copies it into its own wiped memory and wipes this. */
-  g_tls_password_set_value_full (password,
-                                 (guchar *) g_strdup ((const char *) custos_secret_peek (pin)), -1,
-                                 wipe_and_free);
+  custos_cli_password_set_text (password, (const char *) custos_secret_peek (pin));
   return G_TLS_INTERACTION_HANDLED;
 }
 

@@ -314,22 +314,13 @@ custos_cli_verify (int    argc,
                                       "packets' authentication tags are checked too."));
   custos_cli_add_key_options (context, &self.options);
   custos_cli_add_output_options (context, &self.options);
-  if (!custos_cli_parse (context, "verify", &argc, &argv))
+  if (!custos_cli_parse (context, "verify", &argc, &argv) ||
+      !custos_cli_check_one_file ("verify", argc))
     return CUSTOS_CLI_EXIT_USAGE;
-  if (argc != 2)
-    {
-      custos_cli_usage_error ("verify", _("Give exactly one fusion file"));
-      return CUSTOS_CLI_EXIT_USAGE;
-    }
   self.path = argv[1];
 
-  if ((self.options.keys != NULL || self.options.certs != NULL ||
-       custos_cli_options_have_keys (&self.options)) &&
-      (self.keyring = custos_cli_keyring_new (&self.options, NULL, &error)) == NULL)
-    {
-      custos_cli_error ("%s", error->message);
-      return custos_cli_exit_for_error (error);
-    }
+  if (!custos_cli_load_keyring (&self.options, &self.keyring, NULL, &error))
+    return custos_cli_fail (error);
   self.reader = custos_cli_reader_new (self.path, &error);
   if (self.reader == NULL || !read_all (&self, &error))
     {

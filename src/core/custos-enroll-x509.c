@@ -44,12 +44,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExtensionStack, extension_stack_free)
 
 /* sha256WithRSAEncryption (NULL parameters) or ecdsa-with-SHA256 (none). */
 static gboolean
-set_signature_algorithm (X509_ALGOR    *alg,
-                         CustosKeyType  type)
+set_signature_algorithm (X509_ALGOR     *alg,
+                         CustosKeyType   type,
+                         GError        **error)
 {
-  if (custos_key_type_is_rsa (type))
-    return X509_ALGOR_set0 (alg, OBJ_nid2obj (NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL);
-  return X509_ALGOR_set0 (alg, OBJ_nid2obj (NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
+  gboolean ok;
+
+  if (alg == NULL)
+    ok = FALSE;
+  else if (custos_key_type_is_rsa (type))
+    ok = X509_ALGOR_set0 (alg, OBJ_nid2obj (NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL);
+  else
+    ok = X509_ALGOR_set0 (alg, OBJ_nid2obj (NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
+  if (!ok)
+    custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
+                              _ ("Cannot set the signature algorithm"));
+  return ok;
 }
 
 static const char *
@@ -175,12 +185,8 @@ sign_and_assemble (guint8             *tbs,
                                 _ ("Cannot encode the part to be signed"));
       return NULL;
     }
-  if (alg == NULL || !set_signature_algorithm (alg, type))
-    {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                _ ("Cannot set the signature algorithm"));
-      return NULL;
-    }
+  if (!set_signature_algorithm (alg, type, error))
+    return NULL;
   signature = sign (tbs, tbs_len, user_data, error);
   if (signature == NULL)
     return NULL;
@@ -267,13 +273,8 @@ fill_certificate (X509                       *x,
 
   /* The TBS names its own signature algorithm; OpenSSL 3.0 has no setter
    * for it on X509 (only for requests), but hands out the field itself. */
-  if (!set_signature_algorithm ((X509_ALGOR *) X509_get0_tbs_sigalg (x), request->key_type))
-    {
-      custos_set_openssl_error (error, CUSTOS_CRYPTO_ERROR_FAILED,
-                                _ ("Cannot set the signature algorithm"));
-      return FALSE;
-    }
-  return TRUE;
+  return set_signature_algorithm ((X509_ALGOR *) X509_get0_tbs_sigalg (x), request->key_type,
+                                  error);
 }
 
 static gboolean

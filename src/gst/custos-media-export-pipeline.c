@@ -355,6 +355,20 @@ make_queue (void)
   return queue;
 }
 
+/* Adds element to the pipeline, in its state, and links pad to its sink. */
+static GstPadLinkReturn
+add_linked (CustosMediaExport *self,
+            GstPad            *pad,
+            GstElement        *element)
+{
+  g_autoptr (GstPad) sink = NULL;
+
+  gst_bin_add (GST_BIN (self->pipeline), element);
+  gst_element_sync_state_with_parent (element);
+  sink = gst_element_get_static_pad (element, "sink");
+  return gst_pad_link (pad, sink);
+}
+
 /* Links the elements (NULL ones left out) one after the other from pad,
  * in the pipeline; returns the pad that goes to the muxer. */
 static GstPad *
@@ -369,14 +383,9 @@ add_chain (CustosMediaExport  *self,
 
   for (guint i = 0; i < G_N_ELEMENTS (chain); i++)
     {
-      g_autoptr (GstPad) sink = NULL;
-
       if (chain[i] == NULL)
         continue;
-      gst_bin_add (GST_BIN (self->pipeline), chain[i]);
-      gst_element_sync_state_with_parent (chain[i]);
-      sink = gst_element_get_static_pad (chain[i], "sink");
-      if (gst_pad_link (tail, sink) != GST_PAD_LINK_OK)
+      if (add_linked (self, tail, chain[i]) != GST_PAD_LINK_OK)
         {
           g_set_error (error, CUSTOS_MEDIA_EXPORT_ERROR, CUSTOS_MEDIA_EXPORT_ERROR_FAILED,
                        _ ("cannot link %s"), GST_PAD_NAME (pad));
@@ -394,13 +403,9 @@ discard (CustosMediaExport *self,
          GstPad            *pad)
 {
   GstElement *sink = make ("fakesink");
-  g_autoptr (GstPad) sinkpad = NULL;
 
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
-  gst_bin_add (GST_BIN (self->pipeline), sink);
-  gst_element_sync_state_with_parent (sink);
-  sinkpad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_link (pad, sinkpad);
+  add_linked (self, pad, sink);
 }
 
 static void
@@ -516,13 +521,25 @@ add_snapshot_branch (CustosMediaExport *self,
                      GstPad            *pad)
 {
   GstElement *decodebin = make ("decodebin");
-  g_autoptr (GstPad) sink = NULL;
 
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad), self);
-  gst_bin_add (GST_BIN (self->pipeline), decodebin);
-  gst_element_sync_state_with_parent (decodebin);
-  sink = gst_element_get_static_pad (decodebin, "sink");
-  gst_pad_link (pad, sink);
+  add_linked (self, pad, decodebin);
+}
+
+static gboolean
+is_video_pad (GstPad *pad)
+{
+  return g_str_has_prefix (GST_PAD_NAME (pad), "video_");
+}
+
+/* A demuxer pad into the file, or skipped; its data is counted either way. */
+static void
+export_pad (CustosMediaExport *self,
+            GstPad            *pad,
+            GstCaps           *caps,
+            gboolean           queued)
+{
+  watch_pad (self, pad, is_video_pad (pad), add_mux_branch (self, pad, caps, queued));
 }
 
 static gboolean
@@ -545,7 +562,7 @@ on_pad_added (GstElement *demux,
 {
   CustosMediaExport *self = user_data;
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  gboolean video = g_str_has_prefix (GST_PAD_NAME (pad), "video_");
+  gboolean video = is_video_pad (pad);
 
   if (caps == NULL)
     {
@@ -573,7 +590,7 @@ on_pad_added (GstElement *demux,
   g_mutex_unlock (&self->lock);
   /* A stream that comes later than the others. */
   if (pad != NULL)
-    watch_pad (self, pad, video, add_mux_branch (self, pad, caps, TRUE));
+    export_pad (self, pad, caps, TRUE);
 }
 
 /* Before any data: the demuxer pushes only once all its pads are out. */
@@ -593,9 +610,8 @@ on_no_more_pads (GstElement *demux,
     {
       GstPad *pad = pads->pdata[i];
       g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-      gboolean video = g_str_has_prefix (GST_PAD_NAME (pad), "video_");
 
-      watch_pad (self, pad, video, add_mux_branch (self, pad, caps, pads->len > 1));
+      export_pad (self, pad, caps, pads->len > 1);
     }
 }
 
