@@ -30,7 +30,8 @@ slide (CustosReader *self,
 {
   if (self->hasher == NULL)
     {
-      memmove (self->buf, self->buf + drop, self->end - drop);
+      if (self->end > drop)
+        memmove (self->buf, self->buf + drop, self->end - drop);
       if (size > self->cap)
         {
           self->cap = size;
@@ -50,7 +51,8 @@ slide (CustosReader *self,
         }
       else
         cap = self->spare_cap;
-      memcpy (buf, self->buf + drop, self->end - drop);
+      if (self->end > drop)
+        memcpy (buf, self->buf + drop, self->end - drop);
       self->spare = self->buf;
       self->spare_cap = self->cap;
       self->spare_mark = custos_seal_hasher_mark (self->hasher);
