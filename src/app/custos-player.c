@@ -1013,6 +1013,10 @@ on_stream_opened (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (self);
       return;
     }
+  /* A live answer begins seconds back, at a sync point: decoded (the
+   * seals need it) but shown only from the newest frame it had. */
+  if (self->live)
+    self->drop_before_us = custos_archiver_stream_get_live_edge (stream);
   start_pipeline (self, G_MININT64);
   /* start_pipeline() ended the request's cancellable with the old pipeline. */
   self->cancellable = g_cancellable_new ();

@@ -107,6 +107,7 @@ struct _CustosCamera
   guint64            file_sync_offset;
   gint64             file_first_us;   /* sealed range of the open file */
   gint64             file_last_us;
+  gint64             live_edge_us;    /* the newest packet written */
 };
 
 /* The recording thread's own state for one run of the pipeline. */
@@ -198,6 +199,7 @@ custos_camera_init (CustosCamera *self)
   g_array_set_clear_func (self->stream_notes, (GDestroyNotify) stream_note_clear);
   self->file_first_us = CUSTOS_ARCHIVER_NO_TIME;
   self->file_last_us = CUSTOS_ARCHIVER_NO_TIME;
+  self->live_edge_us = CUSTOS_ARCHIVER_NO_TIME;
   self->last_packet_us = CUSTOS_ARCHIVER_NO_TIME;
 }
 
@@ -584,8 +586,15 @@ note_records (CustosCamera *self,
     {
       gint64 start_us, end_us;
 
+      CustosDataRecord d;
+
       if (view.type == CUSTOS_RECORD_FILE_HEADER)
         self->file_sync_offset = file_offset + view.offset;
+      /* Stream time is UTC here (utc_origin 0). */
+      else if (view.type == CUSTOS_RECORD_DATA &&
+               custos_data_record_parse (view.flags, view.body, view.length, &d, NULL))
+        self->live_edge_us = MAX (self->live_edge_us,
+                                  (gint64) d.period * self->period_ms * 1000 + d.pts_offset);
       else if (custos_record_seal_times (&view, &start_us, &end_us))
         {
           if (self->file_first_us == CUSTOS_ARCHIVER_NO_TIME)
@@ -1279,7 +1288,8 @@ custos_camera_subscribe (CustosCamera        *self,
                          gpointer             user_data,
                          int                 *backlog_fd,
                          guint64             *backlog_start,
-                         guint64             *backlog_end)
+                         guint64             *backlog_end,
+                         gint64              *live_edge_us)
 {
   Subscriber *s = g_new0 (Subscriber, 1);
 
@@ -1291,6 +1301,7 @@ custos_camera_subscribe (CustosCamera        *self,
   *backlog_fd = self->file ? custos_segment_file_open_reader (self->file, NULL) : -1;
   *backlog_start = self->file_sync_offset;
   *backlog_end = self->file ? custos_segment_file_get_size (self->file) : 0;
+  *live_edge_us = self->file ? self->live_edge_us : CUSTOS_ARCHIVER_NO_TIME;
   g_mutex_unlock (&self->live_lock);
   return s->id;
 }

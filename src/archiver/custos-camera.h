@@ -100,13 +100,17 @@ void               custos_camera_build_json        (CustosCamera      *self,
 /* Live: from now on, func gets every record written. The bytes already
  * in the open file from its last sync point come as a descriptor to read
  * [*backlog_start, *backlog_end) from (*backlog_fd -1 when no file is
- * open: the next records then begin a new file, at a sync point). */
+ * open: the next records then begin a new file, at a sync point), and
+ * *live_edge_us is the time of the newest packet among them
+ * (CUSTOS_ARCHIVER_NO_TIME without a backlog): a viewer decodes the
+ * backlog (its seals need it) but shows from there. */
 guint              custos_camera_subscribe         (CustosCamera        *self,
                                                     CustosCameraLiveFunc func,
                                                     gpointer             user_data,
                                                     int                 *backlog_fd,
                                                     guint64             *backlog_start,
-                                                    guint64             *backlog_end);
+                                                    guint64             *backlog_end,
+                                                    gint64              *live_edge_us);
 /* After it returns, func is not running and will not be called again. */
 void               custos_camera_unsubscribe       (CustosCamera      *self,
                                                     guint              id);

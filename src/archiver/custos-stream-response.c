@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "custos-archiver-client.h"
+#include "custos-archiver-util.h"
 #include "custos-record-filter.h"
 #include "custos-segment-map.h"
 #include "custos-stream-response.h"
@@ -51,6 +53,7 @@ struct _CustosStreamResponse
   gsize                    outstanding;
   gint64                   last_progress;
   gint64                   last_data;     /* for live: when records last came */
+  gint64                   live_edge_us;  /* for live: the backlog's newest packet */
   guint64                  bytes_sent;
   gboolean                 ended;
   gboolean                 finished;
@@ -301,7 +304,8 @@ subscribe (CustosStreamResponse *self)
   Piece backlog = { -1, 0, 0 };
 
   self->subscription = custos_camera_subscribe (self->camera, on_live_records, self,
-                                                &backlog.fd, &backlog.pos, &backlog.end);
+                                                &backlog.fd, &backlog.pos, &backlog.end,
+                                                &self->live_edge_us);
   if (backlog.fd >= 0)
     g_array_append_val (self->pieces, backlog);
 }
@@ -588,6 +592,14 @@ custos_stream_response_start (CustosStreamResponse    *self,
   soup_message_headers_replace (headers, "Cache-Control", "no-store");
   soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
   soup_message_headers_replace (headers, "X-Custos-Camera", custos_camera_get_id (self->camera));
+  if (self->live && self->live_edge_us != CUSTOS_ARCHIVER_NO_TIME)
+    {
+      g_autofree char *edge = custos_archiver_format_time (self->live_edge_us);
+
+      /* The stream begins at a sync point, seconds back; live is here. */
+      if (edge != NULL)
+        soup_message_headers_replace (headers, CUSTOS_ARCHIVER_LIVE_EDGE_HEADER, edge);
+    }
   /* Written chunks are freed, not kept for the message's lifetime. */
   soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
   g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), self);

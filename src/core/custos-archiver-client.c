@@ -568,6 +568,36 @@ error_body_read (GObject *object, GAsyncResult *result, gpointer user_data)
   g_task_return_error (task, status_error (send->msg, body));
 }
 
+static GQuark
+live_edge_quark (void)
+{
+  return g_quark_from_static_string ("custos-live-edge");
+}
+
+static void
+keep_live_edge (SoupMessage *msg, GInputStream *body)
+{
+  const char *text = soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                   CUSTOS_ARCHIVER_LIVE_EDGE_HEADER);
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = text ? g_date_time_new_from_iso8601 (text, utc) : NULL;
+  gint64 *edge;
+
+  if (dt == NULL)
+    return;
+  edge = g_new (gint64, 1);
+  *edge = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  g_object_set_qdata_full (G_OBJECT (body), live_edge_quark (), edge, g_free);
+}
+
+gint64
+_custos_archiver_body_get_live_edge (GInputStream *body)
+{
+  gint64 *edge = g_object_get_qdata (G_OBJECT (body), live_edge_quark ());
+
+  return edge ? *edge : G_MININT64;
+}
+
 static void
 sent (GObject *object, GAsyncResult *result, gpointer user_data)
 {
@@ -596,6 +626,7 @@ sent (GObject *object, GAsyncResult *result, gpointer user_data)
                                        error_body_read, g_steal_pointer (&task));
       return;
     }
+  keep_live_edge (send->msg, send->body);
   g_task_return_pointer (task, g_steal_pointer (&send->body), g_object_unref);
 }
 
@@ -653,6 +684,7 @@ _custos_archiver_client_send (CustosArchiverClient *self, const char *path_and_q
       g_propagate_error (error, status_error (msg, text));
       return NULL;
     }
+  keep_live_edge (msg, body);
   return g_steal_pointer (&body);
 }
 

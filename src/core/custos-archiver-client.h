@@ -65,6 +65,10 @@ GQuark custos_archiver_client_error_quark (void);
 
 /* to_us of custos_archiver_client_open_stream_async(): the live stream. */
 #define CUSTOS_ARCHIVER_LIVE G_MAXINT64
+/* Response header of a live stream: the time (ISO 8601, UTC) of the newest
+ * packet the archiver had when it answered. The stream begins before it,
+ * at a sync point, so that its seals verify; a viewer shows from here. */
+#define CUSTOS_ARCHIVER_LIVE_EDGE_HEADER "X-Custos-Live-Edge"
 
 typedef enum
 {
@@ -199,6 +203,10 @@ void          custos_archiver_client_open_stream_async  (CustosArchiverClient   
 GInputStream *custos_archiver_client_open_stream_finish (CustosArchiverClient     *self,
                                                          GAsyncResult             *result,
                                                          GError                  **error);
+/* A live stream of either: the time of the newest packet when the
+ * archiver answered (CUSTOS_ARCHIVER_LIVE_EDGE_HEADER); the stream begins
+ * before it. G_MININT64 when the archiver did not say. */
+gint64        custos_archiver_stream_get_live_edge      (GInputStream             *stream);
 
 /* The same, but a body that ends early or a connection that drops is
  * asked for again from the last complete record on, and continued without

@@ -40,6 +40,10 @@ GInputStream     *_custos_archiver_client_send        (CustosArchiverClient *sel
                                                        const char           *path_and_query,
                                                        GCancellable         *cancellable,
                                                        GError              **error);
+/* What a live answer's CUSTOS_ARCHIVER_LIVE_EDGE_HEADER said, kept with
+ * its body by _custos_archiver_client_send_async(); G_MININT64 if nothing. */
+gint64            _custos_archiver_body_get_live_edge (GInputStream *body);
+
 /* A read error of a body: a dropped connection becomes UNAVAILABLE. */
 void              _custos_archiver_client_map_read_error (GError **error);
 

@@ -76,6 +76,7 @@ struct _CustosArchiverStream
   gint64                   from_us;
   gint64                   to_us;
   CustosArchiverStreamKind kind;
+  gint64                   live_edge_us; /* of the first answer; G_MININT64: unknown */
 
   GByteArray *in;  /* bytes of an incomplete record */
   GByteArray *out; /* whole records not read yet */
@@ -628,5 +629,16 @@ _custos_archiver_stream_new (CustosArchiverClient *client, GInputStream *first_b
   self->from_us = from_us;
   self->to_us = to_us;
   self->kind = kind;
+  self->live_edge_us = _custos_archiver_body_get_live_edge (first_body);
   return G_INPUT_STREAM (self);
+}
+
+gint64
+custos_archiver_stream_get_live_edge (GInputStream *stream)
+{
+  g_return_val_if_fail (G_IS_INPUT_STREAM (stream), G_MININT64);
+
+  if (!CUSTOS_IS_ARCHIVER_STREAM (stream))
+    return G_MININT64;
+  return CUSTOS_ARCHIVER_STREAM (stream)->live_edge_us;
 }

@@ -18,6 +18,7 @@
 #include "custos-archiver-client.h"
 #include "custos-local-key-provider.h"
 #include "custos-player.h"
+#include "custos-reader.h"
 #include "custos-video-paintable.h"
 
 #define S G_USEC_PER_SEC
@@ -244,6 +245,65 @@ test_archiver_gone (Fixture *fx, gconstpointer data)
                   custos_player_get_status_description (fx->player));
 }
 
+/* What the archiver answers a live request for hall with now: the time
+ * of the first packet (where its backlog begins, at a sync point) and the
+ * live edge it names. */
+static void
+live_answer (gint64 *first_us, gint64 *edge_us)
+{
+  g_autoptr (SoupSession) session = test_session_new (alice);
+  g_autofree char *url = g_strconcat (archiver->base_url, "/api/v1/cameras/hall/stream?live=1",
+                                      NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr (GInputStream) input = NULL;
+  g_autoptr (CustosReader) reader = NULL;
+  g_autoptr (CustosPacket) packet = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) edge = NULL;
+
+  input = soup_session_send (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+  edge = g_date_time_new_from_iso8601 (
+      soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                    CUSTOS_ARCHIVER_LIVE_EDGE_HEADER),
+      utc);
+  g_assert_nonnull (edge);
+  *edge_us = g_date_time_to_unix (edge) * S + g_date_time_get_microsecond (edge);
+  reader = custos_reader_new (input);
+  packet = custos_reader_next_packet (reader, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (packet);
+  *first_us = packet->utc_us;
+}
+
+/* A live stream begins at the archiver's last sync point, seconds back;
+ * the player decodes that backlog (its seals need it) but shows from the
+ * newest frame, so live is live from the first frame, not seconds late. */
+static void
+test_live_from_the_edge (Fixture *fx, gconstpointer data)
+{
+  gint64 first_us = 0, edge_us = 0, shown;
+  gint64 deadline = g_get_monotonic_time () + GUARD_US;
+
+  /* Wait for a backlog of more than a second. */
+  do
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      live_answer (&first_us, &edge_us);
+      g_assert_cmpint (edge_us, >=, first_us);
+      g_assert_cmpint (edge_us, <=, g_get_real_time ());
+    }
+  while (edge_us - first_us < 1200000);
+  custos_player_open_camera (fx->player, fx->client, "hall", NULL, FALSE);
+  wait_frame (fx);
+  shown = custos_player_get_position_utc (fx->player);
+  g_test_message ("backlog from %" G_GINT64_FORMAT ", edge %" G_GINT64_FORMAT ", first shown %"
+                  G_GINT64_FORMAT, first_us, edge_us, shown);
+  g_assert_cmpint (shown, >=, edge_us - FRAME);
+}
+
 static void
 test_no_display (void)
 {
@@ -274,6 +334,8 @@ main (int argc, char **argv)
 
   g_test_add ("/display/player-network/live-archive-live", Fixture, NULL, set_up,
               test_live_archive_live, tear_down);
+  g_test_add ("/display/player-network/live-from-the-edge", Fixture, NULL, set_up,
+              test_live_from_the_edge, tear_down);
   g_test_add ("/display/player-network/locked-camera", Fixture, NULL, set_up, test_locked_camera,
               tear_down);
   g_test_add ("/display/player-network/plain-camera", Fixture, NULL, set_up, test_plain_camera,
