@@ -145,7 +145,14 @@ static void
 custos_application_shutdown (GApplication *app)
 {
   CustosApplication *self = CUSTOS_APPLICATION (app);
+  GList             *windows;
 
+  /* GTK 4 leaves the windows of a quit without app.quit (g_application_quit()
+   * from elsewhere) alive past g_application_run(), and with them their
+   * players' pipelines and the credentials' PKCS#11 monitor threads, which
+   * go on calling the modules while exit() runs their destructors. */
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))) != NULL)
+    gtk_window_destroy (windows->data);
   g_clear_object (&self->archivers);
   g_clear_object (&self->local_files);
   g_clear_object (&self->credentials);
