@@ -346,6 +346,18 @@ emit_first_frame_when_painted (CustosPlayer *self)
   gdk_frame_clock_request_phase (clock, GDK_FRAME_CLOCK_PHASE_PAINT);
 }
 
+/* A new frame is wanted (opening, seeking, stepping): a paint still due
+ * is of the frame before it, whose "first-frame" would come too early. */
+static void
+await_frame (CustosPlayer *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  if (clock != NULL)
+    g_clear_signal_handler (&self->after_paint_id, clock);
+  self->awaiting_frame = TRUE;
+}
+
 static void
 leave_status (CustosPlayer *self)
 {
@@ -892,7 +904,7 @@ start_pipeline (CustosPlayer *self, gint64 from_utc)
 
   destroy_pipeline (self);
   set_state (self, CUSTOS_PLAYER_STATE_LOADING);
-  self->awaiting_frame = TRUE;
+  await_frame (self);
   if (!build_pipeline (self, &error))
     {
       destroy_pipeline (self);
@@ -1095,7 +1107,7 @@ seek_with_flags (CustosPlayer *self, gint64 utc_us, GstSeekFlags flags)
 {
   gint64 pts_us = MAX (utc_us - self->base_utc, 0);
 
-  self->awaiting_frame = TRUE;
+  await_frame (self);
   self->showing_kept = FALSE;
   g_debug ("seeking at %" G_GINT64_FORMAT " µs", g_get_monotonic_time ());
   set_state (self, CUSTOS_PLAYER_STATE_LOADING);
@@ -1681,7 +1693,7 @@ step_to_kept (CustosPlayer *self, gint64 utc_us)
     return FALSE;
   /* Back at the sink's frame, the sink's frame it is again. */
   self->showing_kept = utc != pipeline_utc (self);
-  self->awaiting_frame = TRUE;
+  await_frame (self);
   if (!custos_player_frames_show (found, self->paintable))
     {
       self->showing_kept = FALSE;
@@ -1712,7 +1724,7 @@ custos_player_step (CustosPlayer *self, int frames)
   if (frames > 0 && self->file != NULL && self->pending_seek_us == G_MININT64 &&
       !self->showing_kept)
     {
-      self->awaiting_frame = TRUE;
+      await_frame (self);
       gst_element_send_event (self->pipeline,
                               gst_event_new_step (GST_FORMAT_BUFFERS, frames, 1.0, TRUE, FALSE));
       return;
