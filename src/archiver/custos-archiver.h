@@ -39,6 +39,8 @@
  *   epoch-ms=3600000            wrap epoch (a new KEK per recipient), a multiple of period-ms
  *   seal-ms=500                 seal interval; segments are cut at video keyframes,
  *                               so a crash loses at most about max(seal-ms, keyframe-ms)
+ *   sync-ms=2000                sync points (where live and range answers begin;
+ *                               each repeats descriptors and keys), 0: per key period
  *   keyframe-ms=500             keyframe interval when encoding
  *   file-seconds=300            a new file at the first keyframe after this
  *   retention-hours=720         files older than this are removed (0: never)

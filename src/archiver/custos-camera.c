@@ -69,6 +69,7 @@ struct _CustosCamera
   guint              period_ms;
   guint              epoch_ms;
   guint              seal_ms;
+  guint              sync_ms;
   guint              file_seconds;
   gint64             start_timeout_us;
   gint64             max_age_us;
@@ -318,6 +319,7 @@ new_privacy_stream (CustosCamera *original)
   self->period_ms = original->period_ms;
   self->epoch_ms = original->epoch_ms;
   self->seal_ms = original->seal_ms;
+  self->sync_ms = original->sync_ms;
   self->file_seconds = original->file_seconds;
   self->start_timeout_us = original->start_timeout_us;
   self->max_age_us = original->max_age_us;
@@ -357,6 +359,7 @@ custos_camera_new_from_config (GKeyFile    *config,
   self->period_ms = get_uint (config, group, "period-ms", CUSTOS_DEFAULT_PERIOD_MS);
   self->epoch_ms = get_uint (config, group, "epoch-ms", CUSTOS_DEFAULT_EPOCH_MS);
   self->seal_ms = get_uint (config, group, "seal-ms", 500);
+  self->sync_ms = get_uint (config, group, "sync-ms", 2000);
   self->file_seconds = MAX (get_uint (config, group, "file-seconds", 300), 1);
   self->start_timeout_us = (gint64) MAX (get_uint (config, group, "start-timeout", 15), 1) *
                            G_USEC_PER_SEC;
@@ -711,6 +714,7 @@ open_file (Session  *session,
   session->capture = custos_capture_stream_new ();
   session->writer = custos_writer_new (session->capture, self->name);
   custos_writer_set_intervals (session->writer, self->period_ms, self->epoch_ms, self->seal_ms);
+  custos_writer_set_sync_interval (session->writer, self->sync_ms);
   custos_writer_set_indexed (session->writer, TRUE);
   if (!custos_writer_set_signer (session->writer, self->signer_key, self->signer_chain, error) ||
       !add_streams (session, error))

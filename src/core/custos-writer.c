@@ -51,6 +51,7 @@ struct _CustosWriter
 
   CustosFileHeader header;
   guint            seal_ms;
+  guint            sync_ms;         /* 0: the key period */
   gboolean         indexed;
   gboolean         started;
   gboolean         closed;
@@ -185,6 +186,16 @@ custos_writer_set_intervals (CustosWriter *self,
   self->header.period_ms = period_ms;
   self->header.epoch_ms = epoch_ms;
   self->seal_ms = seal_ms;
+}
+
+void
+custos_writer_set_sync_interval (CustosWriter *self,
+                                 guint         sync_ms)
+{
+  g_return_if_fail (CUSTOS_IS_WRITER (self));
+  g_return_if_fail (!self->started);
+
+  self->sync_ms = sync_ms;
 }
 
 void
@@ -639,7 +650,7 @@ open_segment (CustosWriter *self,
               gint64        time_us,
               GError      **error)
 {
-  gint64 sync_us = (gint64) self->header.period_ms * 1000;
+  gint64 sync_us = (gint64) (self->sync_ms ? self->sync_ms : self->header.period_ms) * 1000;
 
   self->chain = custos_seal_chain_new ();
   self->segment_offset = self->offset;

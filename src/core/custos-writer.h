@@ -28,6 +28,13 @@ void          custos_writer_set_intervals    (CustosWriter      *self,
                                               guint              period_ms,
                                               guint              epoch_ms,
                                               guint              seal_ms);
+/* A sync point at the first segment start after at least sync_ms since
+ * the last (default 0: the key period, §4.2). A live client or a range
+ * request begins at one, so a viewer decodes up to this much video before
+ * it shows the frame it wants; each one repeats the descriptors, the
+ * signer and every recipient's keys. Set before the first packet. */
+void          custos_writer_set_sync_interval (CustosWriter     *self,
+                                               guint             sync_ms);
 /* Write INDEX and TOC records (files); off for live wire streams. Default on. */
 void          custos_writer_set_indexed      (CustosWriter      *self,
                                               gboolean           indexed);

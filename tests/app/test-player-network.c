@@ -34,7 +34,9 @@ static const char cameras[] =
     "[camera hall]\nname=Hall\n"
     "source=videotestsrc is-live=true pattern=ball ! "
     "video/x-raw,width=160,height=120,framerate=10/1\n"
-    "encrypted=false\n";
+    "encrypted=false\n"
+    /* Sync points every 2 s (sync-ms), not once per key period or file. */
+    "period-ms=20000\nepoch-ms=60000\nfile-seconds=60\n";
 
 static TestArchiver *archiver;
 static TestClient   *alice;
@@ -294,6 +296,9 @@ test_live_from_the_edge (Fixture *fx, gconstpointer data)
       live_answer (&first_us, &edge_us);
       g_assert_cmpint (edge_us, >=, first_us);
       g_assert_cmpint (edge_us, <=, g_get_real_time ());
+      /* The backlog begins at the last sync point: about sync-ms back at
+       * most (a segment's worth more), however long the key period. */
+      g_assert_cmpint (edge_us - first_us, <, 3500000);
     }
   while (edge_us - first_us < 1200000);
   custos_player_open_camera (fx->player, fx->client, "hall", NULL, FALSE);
