@@ -108,7 +108,7 @@ struct _CustosCamera
   guint64            file_sync_offset;
   gint64             file_first_us;   /* sealed range of the open file */
   gint64             file_last_us;
-  gint64             live_edge_us;    /* the newest packet written */
+  gint64             live_edge_us;    /* the last packet written to the open file */
 };
 
 /* The recording thread's own state for one run of the pipeline. */
@@ -588,7 +588,6 @@ note_records (CustosCamera *self,
   while (custos_record_walk_next (data, len, &pos, &view, NULL, NULL))
     {
       gint64 start_us, end_us;
-
       CustosDataRecord d;
 
       if (view.type == CUSTOS_RECORD_FILE_HEADER)
@@ -596,8 +595,7 @@ note_records (CustosCamera *self,
       /* Stream time is UTC here (utc_origin 0). */
       else if (view.type == CUSTOS_RECORD_DATA &&
                custos_data_record_parse (view.flags, view.body, view.length, &d, NULL))
-        self->live_edge_us = MAX (self->live_edge_us,
-                                  (gint64) d.period * self->period_ms * 1000 + d.pts_offset);
+        self->live_edge_us = (gint64) d.period * self->period_ms * 1000 + d.pts_offset;
       else if (custos_record_seal_times (&view, &start_us, &end_us))
         {
           if (self->file_first_us == CUSTOS_ARCHIVER_NO_TIME)
@@ -724,6 +722,7 @@ open_file (Session  *session,
   g_mutex_lock (&self->live_lock);
   self->file = file;
   self->file_sync_offset = 0;
+  self->live_edge_us = CUSTOS_ARCHIVER_NO_TIME;
   self->file_first_us = CUSTOS_ARCHIVER_NO_TIME;
   self->file_last_us = CUSTOS_ARCHIVER_NO_TIME;
   g_mutex_unlock (&self->live_lock);
