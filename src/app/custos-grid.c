@@ -8,6 +8,7 @@
 #include "custos-grid.h"
 #include "custos-player-bar.h"
 #include "custos-player-private.h"
+#include "custos-tile-box.h"
 #include "custos-timeline.h"
 
 /* How far ahead of "now" a common start is set, so that every tile has
@@ -18,11 +19,11 @@ struct _CustosGrid
 {
   GtkWidget parent_instance;
 
-  GtkGrid         *tiles_grid;
+  CustosTileBox   *tiles_box;
   CustosTimeline  *timeline;
   CustosPlayerBar *bar;
 
-  GPtrArray         *tiles; /* CustosPlayer, owned by tiles_grid */
+  GPtrArray         *tiles; /* CustosPlayer, owned by tiles_box */
   CustosPlayer      *selected;
   CustosKeyProvider *provider;
   GTlsInteraction   *interaction;
@@ -65,23 +66,6 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (CustosGrid, custos_grid, GTK_TYPE_WIDGET,
 
 static void
 sync_seek (CustosGrid *self, gint64 utc_us);
-
-/* Layout: 1, 2 side by side, 3 and 4 in two rows. */
-static void
-layout_tiles (CustosGrid *self)
-{
-  for (guint i = 0; i < self->tiles->len; i++)
-    {
-      GtkWidget *tile = self->tiles->pdata[i];
-      int        columns = self->tiles->len == 1 ? 1 : 2;
-
-      g_object_ref (tile);
-      if (gtk_widget_get_parent (tile) != NULL)
-        gtk_grid_remove (self->tiles_grid, tile);
-      gtk_grid_attach (self->tiles_grid, tile, i % columns, i / columns, 1, 1);
-      g_object_unref (tile);
-    }
-}
 
 /* The common start */
 
@@ -347,8 +331,9 @@ custos_grid_class_init (CustosGridClass *klass)
 
   g_type_ensure (CUSTOS_TYPE_TIMELINE);
   g_type_ensure (CUSTOS_TYPE_PLAYER_BAR);
+  g_type_ensure (CUSTOS_TYPE_TILE_BOX);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/custos/Custos/custos-grid.ui");
-  gtk_widget_class_bind_template_child (widget_class, CustosGrid, tiles_grid);
+  gtk_widget_class_bind_template_child (widget_class, CustosGrid, tiles_box);
   gtk_widget_class_bind_template_child (widget_class, CustosGrid, timeline);
   gtk_widget_class_bind_template_child (widget_class, CustosGrid, bar);
   gtk_widget_class_bind_template_callback (widget_class, on_timeline_seek);
@@ -408,7 +393,7 @@ custos_grid_add_tile (CustosGrid *self)
   g_signal_connect (tile, "first-frame", G_CALLBACK (on_tile_first_frame), self);
   g_signal_connect (tile, "notify", G_CALLBACK (on_tile_notify), self);
   g_ptr_array_add (self->tiles, tile);
-  layout_tiles (self);
+  custos_tile_box_append (self->tiles_box, GTK_WIDGET (tile));
   if (self->selected == NULL)
     select_tile (self, tile);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TILES]);
@@ -423,7 +408,7 @@ custos_grid_remove_tile (CustosGrid *self, CustosPlayer *tile)
   g_return_if_fail (CUSTOS_IS_GRID (self));
   g_return_if_fail (CUSTOS_IS_PLAYER (tile));
 
-  /* The array and the GtkGrid may hold the last references: the tile
+  /* The array and the tile box may hold the last references: the tile
    * must outlive both removals. */
   hold = g_object_ref (tile);
   if (!g_ptr_array_remove (self->tiles, tile))
@@ -443,8 +428,7 @@ custos_grid_remove_tile (CustosGrid *self, CustosPlayer *tile)
         }
     }
   custos_player_close (tile);
-  gtk_grid_remove (self->tiles_grid, GTK_WIDGET (tile));
-  layout_tiles (self);
+  custos_tile_box_remove (self->tiles_box, GTK_WIDGET (tile));
   update_go_live (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TILES]);
 }

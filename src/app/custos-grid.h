@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * CustosGrid: up to four CustosPlayer tiles (1, 2 side by side, 3 or 4 in
- * a 2×2 grid) played in step, with one timeline and one CustosPlayerBar
- * below. Play, pause, rate, step and seek act on every tile; the position
+ * CustosGrid: up to four CustosPlayer tiles (in the columns that show
+ * their video largest, see CustosTileBox) played in step, with one
+ * timeline and one CustosPlayerBar below. Play, pause, rate, step and seek act on every tile; the position
  * is one UTC time for all.
  *
  * Synchronisation: the tiles' pipelines share one GstClock (the system
