@@ -6,6 +6,7 @@
 #include <gst/app/app.h>
 
 #include "bench-clip.h"
+#include "custos-gst-time.h"
 
 char *
 bench_clip_snow (guint frames)
@@ -33,17 +34,6 @@ unit_free (BenchUnit *u)
   g_free (u);
 }
 
-static gint64
-running_us (GstSample   *sample,
-            GstClockTime t)
-{
-  guint64 running = 0;
-  int sign = gst_segment_to_running_time_full (gst_sample_get_segment (sample), GST_FORMAT_TIME,
-                                               t, &running);
-
-  return sign >= 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-}
-
 static BenchUnit *
 unit_from_sample (GstSample *sample)
 {
@@ -51,8 +41,8 @@ unit_from_sample (GstSample *sample)
   BenchUnit *u = g_new0 (BenchUnit, 1);
   GstMapInfo map;
 
-  u->pts_us = running_us (sample, GST_BUFFER_PTS (buffer));
-  u->dts_us = GST_BUFFER_DTS_IS_VALID (buffer) ? running_us (sample, GST_BUFFER_DTS (buffer))
+  u->pts_us = custos_gst_sample_running_us (sample, GST_BUFFER_PTS (buffer));
+  u->dts_us = GST_BUFFER_DTS_IS_VALID (buffer) ? custos_gst_sample_running_us (sample, GST_BUFFER_DTS (buffer))
                                                : u->pts_us;
   u->keyframe = !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   gst_buffer_map (buffer, &map, GST_MAP_READ);

@@ -29,6 +29,15 @@ custos_gst_running_time_us (const GstSegment *segment,
   return TRUE;
 }
 
+gint64
+custos_gst_sample_running_us (GstSample   *sample,
+                              GstClockTime t)
+{
+  gint64 us;
+
+  return custos_gst_running_time_us (gst_sample_get_segment (sample), t, &us) ? us : G_MININT64;
+}
+
 void
 custos_gst_choose_dts (const char      *name,
                        gboolean         video,

@@ -17,6 +17,10 @@ G_BEGIN_DECLS
 gboolean custos_gst_running_time_us (const GstSegment *segment,
                                      GstClockTime      t,
                                      gint64           *out);
+/* The same for a time of an appsink's sample, in its segment; G_MININT64
+ * when there is none. */
+gint64   custos_gst_sample_running_us (GstSample   *sample,
+                                       GstClockTime t);
 
 /* At a stream's first timed buffer (*timed still FALSE, have_pts or
  * have_dts): sets *timed and, when the stream has no DTS, *synth. A file

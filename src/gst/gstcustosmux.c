@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "custos.h"
+#include "custos-gst-time.h"
 #include "gstcustosmux.h"
 #include "gstcustoswritestream.h"
 
@@ -420,23 +421,14 @@ add_streams (GstCustosMux *self,
 
 /* Interleaving */
 
+/* Encoders shift their segment so DTS can precede PTS: running time may
+ * be negative, and must stay ordered. */
 static gboolean
 running_time_us (GstAggregatorPad *pad,
                  GstClockTime      t,
                  gint64           *out)
 {
-  guint64 running;
-  int sign;
-
-  if (!GST_CLOCK_TIME_IS_VALID (t))
-    return FALSE;
-  /* Encoders shift their segment so DTS can precede PTS: running time
-   * may be negative, and must stay ordered. */
-  sign = gst_segment_to_running_time_full (&pad->segment, GST_FORMAT_TIME, t, &running);
-  if (sign == 0)
-    return FALSE;
-  *out = sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
-  return TRUE;
+  return custos_gst_running_time_us (&pad->segment, t, out);
 }
 
 static gint64

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "custos-gst-time.h"
 #include "custos.h"
 #include "custos-test-cli.h"
 #include "custos-test-util.h"
@@ -94,12 +95,10 @@ static gint64
 running_us (GstSample   *sample,
             GstClockTime t)
 {
-  guint64 running = 0;
-  int sign = gst_segment_to_running_time_full (gst_sample_get_segment (sample), GST_FORMAT_TIME,
-                                               t, &running);
+  gint64 us = custos_gst_sample_running_us (sample, t);
 
-  g_assert_cmpint (sign, !=, 0);
-  return sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
+  g_assert_cmpint (us, !=, G_MININT64);
+  return us;
 }
 
 static void

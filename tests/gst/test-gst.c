@@ -14,6 +14,7 @@
 #include <gst/app/app.h>
 #include <gst/gst.h>
 
+#include "custos-gst-time.h"
 #include "custos-test-fusion.h"
 #include "custos-test-util.h"
 #include "gstcustosdemux.h"
@@ -297,12 +298,10 @@ static gint64
 running_time_us (GstSample   *sample,
                  GstClockTime t)
 {
-  guint64 running;
-  int sign = gst_segment_to_running_time_full (gst_sample_get_segment (sample), GST_FORMAT_TIME,
-                                               t, &running);
+  gint64 us = custos_gst_sample_running_us (sample, t);
 
-  g_assert_cmpint (sign, !=, 0);
-  return sign > 0 ? (gint64) (running / 1000) : -(gint64) (running / 1000);
+  g_assert_cmpint (us, !=, G_MININT64);
+  return us;
 }
 
 /* Output time of packet i: UTC minus that of the first packet's DTS. */
