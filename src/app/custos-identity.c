@@ -70,8 +70,7 @@ custos_identity_is_pkcs11 (const char *identity)
 }
 
 gboolean
-custos_identity_is_on_card (const char *identity,
-                            const char *card_uri)
+custos_identity_is_on_card (const char *identity, const char *card_uri)
 {
   P11KitUri *id = NULL, *card = NULL;
   gboolean   on = FALSE;
@@ -158,52 +157,86 @@ custos_identity_find_certificate (const char *key_path, GError **error)
 
 /* The TLS certificate of a key file */
 
-static GTlsCertificate *
-pkcs12_certificate (const char *path, GTlsInteraction *interaction, GCancellable *cancellable,
-                    GError **error)
+/* Opens a key file with a passphrase (NULL: none); a wrong one is
+ * G_TLS_ERROR_BAD_CERTIFICATE_PASSWORD. */
+typedef gpointer (*KeyFileOpener) (const char *passphrase, gpointer user_data, GError **error);
+
+/* What a key file needs: its passphrase asked up to CUSTOS_IDENTITY_MAX_TRIES
+ * times (again flagged RETRY), after one try without when without is TRUE. */
+static gpointer
+open_key_file (const char *path, gboolean without, KeyFileOpener opener, gpointer user_data,
+               GTlsInteraction *interaction, GCancellable *cancellable, GError **error)
 {
-  g_autofree char  *data = NULL;
-  g_autofree char  *base = g_path_get_basename (path);
-  g_autofree char  *description = NULL;
-  GTlsPasswordFlags flags = G_TLS_PASSWORD_NONE;
-  gsize             len;
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *description = g_strdup_printf (_ ("Passphrase for the key file “%s”"), base);
 
-  if (!g_file_get_contents (path, &data, &len, error))
-    return NULL;
-
-  description = g_strdup_printf (_ ("Passphrase for the key file “%s”"), base);
-  for (guint tries = 0;; tries++)
+  for (guint asked = without ? 0 : 1; asked <= CUSTOS_IDENTITY_MAX_TRIES; asked++)
     {
       g_autoptr (GError) local_error = NULL;
       g_autoptr (CustosSecret) pass = NULL;
-      GTlsCertificate *cert;
+      gpointer result;
 
-      if (tries > 0)
+      if (asked > 0)
         {
-          pass = custos_identity_ask (interaction, description, flags, 0, cancellable, error);
+          pass = custos_identity_ask (interaction, description,
+                                      asked > 1 ? G_TLS_PASSWORD_RETRY : G_TLS_PASSWORD_NONE, 0,
+                                      cancellable, error);
           if (pass == NULL)
             return NULL;
         }
-      cert = g_tls_certificate_new_from_pkcs12 (
-          (const guint8 *) data, len, pass != NULL ? (char *) custos_secret_get_data (pass) : NULL,
-          &local_error);
-      if (cert != NULL)
-        return cert;
+      result = opener (pass != NULL ? (const char *) custos_secret_get_data (pass) : NULL,
+                       user_data, &local_error);
+      if (result != NULL)
+        return result;
       if (!g_error_matches (local_error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE_PASSWORD))
         {
           g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_FILE,
                        _ ("Cannot use the key file “%s”: %s"), base, local_error->message);
           return NULL;
         }
-      if (tries >= CUSTOS_IDENTITY_MAX_TRIES)
-        {
-          g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_PIN,
-                       _ ("Wrong passphrase for the key file “%s”"), base);
-          return NULL;
-        }
-      if (tries > 0)
-        flags = G_TLS_PASSWORD_RETRY;
     }
+  g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_PIN,
+               _ ("Wrong passphrase for the key file “%s”"), base);
+  return NULL;
+}
+
+static gpointer
+open_pkcs12 (const char *passphrase, gpointer user_data, GError **error)
+{
+  GBytes *data = user_data;
+
+  return g_tls_certificate_new_from_pkcs12 (g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+                                            passphrase, error);
+}
+
+/* An unencrypted PKCS#12 opens without asking. */
+static GTlsCertificate *
+pkcs12_certificate (const char *path, GTlsInteraction *interaction, GCancellable *cancellable,
+                    GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return NULL;
+  bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+  return open_key_file (path, TRUE, open_pkcs12, bytes, interaction, cancellable, error);
+}
+
+static gpointer
+open_pem_key (const char *passphrase, gpointer user_data, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  EVP_PKEY *pkey = custos_private_key_load (user_data, passphrase, &local_error);
+
+  if (pkey == NULL &&
+      g_error_matches (local_error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE))
+    g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE_PASSWORD,
+                         local_error->message);
+  else if (pkey == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return pkey;
 }
 
 /* An encrypted PEM key: OpenSSL decrypts it, and GLib gets the plain PEM
@@ -214,45 +247,20 @@ encrypted_pem_certificate (const char *key_path, const char *cert_path,
                            GTlsInteraction *interaction, GCancellable *cancellable, GError **error)
 {
   g_autofree char *base = g_path_get_basename (key_path);
-  g_autofree char *description = g_strdup_printf (_ ("Passphrase for the key file “%s”"), base);
   g_autofree char *cert_pem = NULL;
   g_autoptr (EVP_PKEY) pkey = NULL;
-  GTlsPasswordFlags flags = G_TLS_PASSWORD_NONE;
-  GTlsCertificate  *ret = NULL;
-  char             *key_pem = NULL;
-  long              key_len;
-  BIO              *bio;
-  char             *pem;
+  GTlsCertificate *ret = NULL;
+  char            *key_pem = NULL;
+  long             key_len;
+  BIO             *bio;
+  char            *pem;
 
   if (!g_file_get_contents (cert_path, &cert_pem, NULL, error))
     return NULL;
-
-  for (guint tries = 1; pkey == NULL; tries++)
-    {
-      g_autoptr (GError) local_error = NULL;
-      g_autoptr (CustosSecret) pass = NULL;
-
-      pass = custos_identity_ask (interaction, description, flags, 0, cancellable, error);
-      if (pass == NULL)
-        return NULL;
-      pkey =
-          custos_private_key_load (key_path, (char *) custos_secret_get_data (pass), &local_error);
-      if (pkey != NULL)
-        break;
-      if (!g_error_matches (local_error, CUSTOS_CRYPTO_ERROR, CUSTOS_CRYPTO_ERROR_BAD_PASSPHRASE))
-        {
-          g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_FILE,
-                       _ ("Cannot use the key file “%s”: %s"), base, local_error->message);
-          return NULL;
-        }
-      if (tries >= CUSTOS_IDENTITY_MAX_TRIES)
-        {
-          g_set_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_PIN,
-                       _ ("Wrong passphrase for the key file “%s”"), base);
-          return NULL;
-        }
-      flags = G_TLS_PASSWORD_RETRY;
-    }
+  pkey = open_key_file (key_path, FALSE, open_pem_key, (gpointer) key_path, interaction,
+                        cancellable, error);
+  if (pkey == NULL)
+    return NULL;
 
   bio = BIO_new (BIO_s_secmem ());
   if (bio == NULL || !PEM_write_bio_PrivateKey (bio, pkey, NULL, NULL, 0, NULL, NULL))
@@ -525,8 +533,8 @@ card_certificate (const char *identity, GTlsInteraction *interaction, CustosPinP
       goto out;
     }
   ret = custos_archiver_client_certificate_new_from_pkcs11 (
-      base, custos_secret_get_data (pin)[0] != '\0' ? (const char *) custos_secret_get_data (pin)
-                                                     : NULL,
+      base,
+      custos_secret_get_data (pin)[0] != '\0' ? (const char *) custos_secret_get_data (pin) : NULL,
       error);
 
 out:

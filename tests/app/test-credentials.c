@@ -489,12 +489,62 @@ test_key_file_pkcs12 (void)
     assert_same_certificate (tls, cert_path);
   }
 
+  /* Three wrong passphrases: refused as such, asked first plainly, then flagged RETRY. */
+  {
+    g_autoptr (GTlsCertificate) tls = NULL;
+
+    script ("wrong", "worse", "worst", "correct horse", NULL);
+    tls = tls_certificate (p12, &error);
+    g_assert_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_PIN);
+    g_assert_null (tls);
+    g_assert_nonnull (strstr (error->message, "bob.p12"));
+    g_assert_cmpuint (interaction->flags->len, ==, 3);
+    g_assert_cmpint (asked_flags (0) & G_TLS_PASSWORD_RETRY, ==, 0);
+    g_assert_cmpint (asked_flags (2) & G_TLS_PASSWORD_RETRY, !=, 0);
+    g_clear_error (&error);
+  }
+
   junk = custos_test_write_file ("junk.pem", "not a key\n", 10);
   script (NULL);
   added = add_key_file (junk, &error);
   g_assert_error (error, CUSTOS_CREDENTIALS_ERROR, CUSTOS_CREDENTIALS_ERROR_BAD_FILE);
   g_assert_null (added);
   g_assert_nonnull (strstr (error->message, "junk.pem"));
+}
+
+/* An encrypted PEM key as a TLS identity: its passphrase asked, a wrong
+ * one again (RETRY), cancelling gives up. */
+static void
+test_tls_encrypted_pem (void)
+{
+  g_autofree char *cert_path = NULL;
+  g_autofree char *key_path = NULL;
+  g_autofree char *locked = g_build_filename (custos_test_tmpdir (), "carol.key.pem", NULL);
+  g_autofree char *locked_cert = g_build_filename (custos_test_tmpdir (), "carol.cert.pem", NULL);
+  g_autofree char *cert_pem = NULL;
+  g_autoptr (GTlsCertificate) tls = NULL;
+  g_autoptr (GError) error = NULL;
+
+  custos_test_make_cert ("ec:P-256", "carol-plain", &cert_path, &key_path);
+  custos_test_run_args ("openssl", "pkey", "-in", key_path, "-aes256", "-passout",
+                        "pass:open sesame", "-out", locked, NULL);
+  g_assert_true (g_file_get_contents (cert_path, &cert_pem, NULL, NULL));
+  g_assert_true (g_file_set_contents (locked_cert, cert_pem, -1, NULL));
+
+  script ("open says me", "open sesame", NULL);
+  tls = tls_certificate (locked, &error);
+  g_assert_no_error (error);
+  assert_same_certificate (tls, cert_path);
+  g_assert_cmpuint (interaction->flags->len, ==, 2);
+  g_assert_cmpint (asked_flags (0) & G_TLS_PASSWORD_RETRY, ==, 0);
+  g_assert_cmpint (asked_flags (1) & G_TLS_PASSWORD_RETRY, !=, 0);
+  g_assert_nonnull (strstr (interaction->descriptions->pdata[0], "carol.key.pem"));
+  g_clear_object (&tls);
+
+  script (NULL);
+  tls = tls_certificate (locked, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (tls);
 }
 
 /* Modules */
@@ -666,6 +716,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/credentials/tls-certificate", test_tls_certificate);
   g_test_add_func ("/credentials/key-file", test_key_file);
   g_test_add_func ("/credentials/key-file-pkcs12", test_key_file_pkcs12);
+  g_test_add_func ("/credentials/tls-encrypted-pem", test_tls_encrypted_pem);
   g_test_add_func ("/credentials/modules-setting", test_modules_setting);
   g_test_add_func ("/credentials/card-removal", test_card_removal);
   ret = g_test_run ();
