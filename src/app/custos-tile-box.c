@@ -130,6 +130,9 @@ custos_tile_box_class_init (CustosTileBoxClass *klass)
   G_OBJECT_CLASS (klass)->dispose = custos_tile_box_dispose;
   widget_class->measure = custos_tile_box_measure;
   widget_class->size_allocate = custos_tile_box_size_allocate;
+  gtk_widget_class_set_css_name (widget_class, "tilebox");
+  /* As the GtkGrid it replaces: a group of the camera tiles. */
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
 }
 
 static void
