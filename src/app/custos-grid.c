@@ -125,10 +125,31 @@ sync_seek (CustosGrid *self, gint64 utc_us)
     _custos_player_seek_prerolled (tiles->pdata[i], utc_us, self->rate);
 }
 
+/* The layout follows the shape of the first tile's picture (cameras of
+ * one site mostly share it): 4:3 cameras go side by side where 16:9 ones
+ * would be stacked. */
+static void
+update_aspect (CustosGrid *self)
+{
+  for (guint i = 0; i < self->tiles->len; i++)
+    {
+      GdkPaintable *paintable = custos_player_get_paintable (self->tiles->pdata[i]);
+      double        aspect = paintable ? gdk_paintable_get_intrinsic_aspect_ratio (paintable) : 0;
+
+      if (aspect > 0)
+        {
+          custos_tile_box_set_aspect (self->tiles_box, aspect);
+          return;
+        }
+    }
+}
+
 static void
 on_tile_first_frame (CustosPlayer *tile, CustosGrid *self)
 {
   guint with_video = 0;
+
+  update_aspect (self);
 
   for (guint i = 0; i < self->tiles->len; i++)
     {

@@ -171,6 +171,8 @@ custos_tile_box_set_aspect (CustosTileBox *self, double aspect)
   g_return_if_fail (CUSTOS_IS_TILE_BOX (self));
   g_return_if_fail (aspect > 0);
 
+  if (G_APPROX_VALUE (self->aspect, aspect, 1e-6))
+    return;
   self->aspect = aspect;
   gtk_widget_queue_allocate (GTK_WIDGET (self));
 }

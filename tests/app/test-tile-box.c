@@ -16,10 +16,11 @@
 
 typedef struct
 {
-  int   width;
-  int   height;
-  guint tiles;
-  guint columns;
+  int    width;
+  int    height;
+  guint  tiles;
+  guint  columns;
+  double aspect; /* 0: the default, 16:9 */
 } Case;
 
 static gboolean
@@ -43,6 +44,8 @@ check_case (const Case *c)
   gtk_window_set_decorated (GTK_WINDOW (window), FALSE);
   gtk_window_set_default_size (GTK_WINDOW (window), c->width, c->height);
   gtk_window_set_child (GTK_WINDOW (window), GTK_WIDGET (box));
+  if (c->aspect > 0)
+    custos_tile_box_set_aspect (box, c->aspect);
   for (guint i = 0; i < c->tiles; i++)
     custos_tile_box_append (box, tiles[i] = gtk_drawing_area_new ());
   gtk_window_present (GTK_WINDOW (window));
@@ -87,8 +90,9 @@ test_layouts (void)
     { 300, 790, 4, 1 },
     /* Three: two rows of two, one cell empty. */
     { 1200, 700, 3, 2 },
+    /* 4:3 cameras where 16:9 ones are stacked: side by side. */
+    { 880, 600, 2, 2, 4.0 / 3.0 },
   };
-
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     check_case (&cases[i]);
