@@ -123,6 +123,13 @@ static const GActionEntry app_actions[] = {
   { "about", about_activated },
 };
 
+/* Not per window: every window's archivers are the application's. */
+static void
+card_removed (CustosCredentials *credentials, CustosCard *card, CustosArchiverList *archivers)
+{
+  custos_archiver_list_forget_card (archivers, custos_card_get_uri (card));
+}
+
 static void
 custos_application_startup (GApplication *app)
 {
@@ -135,6 +142,8 @@ custos_application_startup (GApplication *app)
   self->settings = g_settings_new (CUSTOS_SCHEMA_ID);
   self->credentials = custos_credentials_new (self->settings, NULL);
   self->archivers = custos_archiver_list_new (self->settings, CUSTOS_APPLICATION_REFRESH_SECONDS);
+  g_signal_connect_object (self->credentials, "card-removed", G_CALLBACK (card_removed),
+                           self->archivers, 0);
   self->local_files = custos_local_files_new ();
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions),
                                    app);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "custos-archiver-list.h"
+#include "custos-identity.h"
 
 #define ARCHIVERS_KEY "archivers"
 
@@ -290,6 +291,21 @@ custos_archiver_list_refresh (CustosArchiverList *self)
 
   for (guint i = 0; i < self->entries->len; i++)
     custos_archiver_entry_refresh (self->entries->pdata[i]);
+}
+
+void
+custos_archiver_list_forget_card (CustosArchiverList *self, const char *card_uri)
+{
+  g_return_if_fail (CUSTOS_IS_ARCHIVER_LIST (self));
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      CustosArchiverEntry *entry = self->entries->pdata[i];
+
+      if (custos_archiver_entry_has_client_certificate (entry) &&
+          custos_identity_is_on_card (custos_archiver_entry_get_identity (entry), card_uri))
+        custos_archiver_entry_set_client_certificate (entry, NULL);
+    }
 }
 
 static void

@@ -46,5 +46,11 @@ CustosArchiverEntry *
 custos_archiver_list_set_identity (CustosArchiverList *self, const char *url, const char *identity);
 void
 custos_archiver_list_refresh (CustosArchiverList *self);
+/* A card went away (token URI card_uri): a connection with its certificate
+ * can no longer be made, so the archivers whose identity is on it connect
+ * without one (their privacy-protected streams play on) and the
+ * certificate is asked for again when an original is opened. */
+void
+custos_archiver_list_forget_card (CustosArchiverList *self, const char *card_uri);
 
 G_END_DECLS

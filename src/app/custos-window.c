@@ -8,7 +8,6 @@
 #include "custos-add-archiver-dialog.h"
 #include "custos-export-dialog.h"
 #include "custos-grid.h"
-#include "custos-identity.h"
 #include "custos-preferences-window.h"
 #include "custos-sidebar.h"
 #include "custos-trust-dialog.h"
@@ -1172,24 +1171,6 @@ custos_window_close_request (GtkWindow *window)
 
 /* The credentials wiped the keys the card unwrapped: nothing they
  * decrypted may stay on screen, in the single tile or in the grid. */
-/* A connection with the card's certificate can no longer be made: the
- * archivers it was for connect without one (their privacy-protected
- * streams play on) and ask for it again when the original is opened. */
-static void
-forget_card_certificates (CustosWindow *self, CustosCard *card)
-{
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->archivers)); i++)
-    {
-      g_autoptr (CustosArchiverEntry) entry =
-          g_list_model_get_item (G_LIST_MODEL (self->archivers), i);
-
-      if (custos_archiver_entry_has_client_certificate (entry) &&
-          custos_identity_is_on_card (custos_archiver_entry_get_identity (entry),
-                                      custos_card_get_uri (card)))
-        custos_archiver_entry_set_client_certificate (entry, NULL);
-    }
-}
-
 static void
 card_removed (CustosCredentials *credentials, CustosCard *card, CustosWindow *self)
 {
@@ -1198,7 +1179,6 @@ card_removed (CustosCredentials *credentials, CustosCard *card, CustosWindow *se
   custos_player_keys_wiped (self->player);
   for (guint i = 0; i < custos_grid_get_n_tiles (self->grid); i++)
     custos_player_keys_wiped (custos_grid_get_tile (self->grid, i));
-  forget_card_certificates (self, card);
   text = g_strdup_printf (_ ("The card “%s” was removed: its video is locked"),
                           custos_card_get_label (card));
   custos_window_add_toast (self, adw_toast_new (text));
