@@ -20,17 +20,10 @@ gboolean
 custos_archiver_parse_time (const char *text,
                             gint64     *utc_us)
 {
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = NULL;
-
   /* Bounded before parsing: the value comes from a URL. */
   if (text == NULL || *text == '\0' || strlen (text) > 64)
     return FALSE;
-  dt = g_date_time_new_from_iso8601 (text, utc);
-  if (dt == NULL)
-    return FALSE;
-  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-  return TRUE;
+  return custos_utc_parse (text, utc_us);
 }
 
 gboolean

@@ -20,6 +20,7 @@
 #include "custos-cli-commands.h"
 #include "custos-cli-common.h"
 #include "custos-cli-recorder.h"
+#include "custos-utc.h"
 
 #define MAX_PERIOD_MS 1800000
 #define MAX_EPOCH_MS  86400000
@@ -86,19 +87,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Create, create_clear)
 static gboolean
 parse_start (Create *self)
 {
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = NULL;
-
   if (self->start == NULL)
     {
       self->start_us = g_get_real_time ();
       return TRUE;
     }
-  dt = g_date_time_new_from_iso8601 (self->start, utc);
-  if (dt == NULL)
+  if (!custos_utc_parse (self->start, &self->start_us))
     return custos_cli_usage_error ("create", _("--start needs an ISO 8601 time such as "
                                                "2025-01-15T10:00:00Z, not “%s”"), self->start);
-  self->start_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
 }
 

@@ -25,6 +25,7 @@
 #include "custos-cli-common.h"
 #include "custos-cli-progress.h"
 #include "custos-media-export.h"
+#include "custos-utc.h"
 
 typedef struct
 {
@@ -225,8 +226,6 @@ parse_time (Export     *self,
             const char *text,
             gint64     *utc_us)
 {
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = NULL;
   char *end = NULL;
   double seconds = g_ascii_strtod (text, &end);
 
@@ -235,12 +234,10 @@ parse_time (Export     *self,
       *utc_us = self->start_utc_us + (gint64) (seconds * G_USEC_PER_SEC + 0.5);
       return TRUE;
     }
-  dt = g_date_time_new_from_iso8601 (text, utc);
-  if (dt == NULL)
+  if (!custos_utc_parse (text, utc_us))
     return custos_cli_usage_error ("export", _("%s needs an ISO 8601 time such as "
                                                "2026-11-21T20:34:00Z or seconds from the start, "
                                                "not “%s”"), option, text);
-  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
 }
 

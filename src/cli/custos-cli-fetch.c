@@ -26,6 +26,7 @@
 
 #include "custos-cli-commands.h"
 #include "custos-cli-common.h"
+#include "custos-utc.h"
 
 #define API_PREFIX "/api/v1/"
 
@@ -153,18 +154,6 @@ client_certificate (Fetch *self, GError **error)
   return NULL;
 }
 
-static gboolean
-parse_time (const char *text, gint64 *utc_us)
-{
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = NULL;
-
-  if (text == NULL || (dt = g_date_time_new_from_iso8601 (text, utc)) == NULL)
-    return FALSE;
-  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-  return TRUE;
-}
-
 /* https://HOST:PORT[/PREFIX]/api/v1/cameras/ID/stream?from=…&to=… (or live=1,
  * and privacy=1 for the privacy-protected stream). */
 static gboolean
@@ -205,8 +194,8 @@ parse_stream_url (const char *text, StreamUrl *url)
       return url->camera_id != NULL;
     }
   return url->camera_id != NULL &&
-         parse_time (g_hash_table_lookup (params, "from"), &url->from_us) &&
-         parse_time (g_hash_table_lookup (params, "to"), &url->to_us);
+         custos_utc_parse (g_hash_table_lookup (params, "from"), &url->from_us) &&
+         custos_utc_parse (g_hash_table_lookup (params, "to"), &url->to_us);
 }
 
 static CustosArchiverClient *

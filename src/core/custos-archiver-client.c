@@ -19,6 +19,7 @@
 
 #include "custos-archiver-private.h"
 #include "custos-i18n-private.h"
+#include "custos-utc.h"
 
 #define API_PREFIX "/api/v1/"
 #define MAX_ERROR_BODY (64 * 1024)
@@ -579,15 +580,11 @@ keep_live_edge (SoupMessage *msg, GInputStream *body)
 {
   const char *text = soup_message_headers_get_one (soup_message_get_response_headers (msg),
                                                    CUSTOS_ARCHIVER_LIVE_EDGE_HEADER);
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = text ? g_date_time_new_from_iso8601 (text, utc) : NULL;
-  gint64 *edge;
+  gint64 utc_us;
 
-  if (dt == NULL)
-    return;
-  edge = g_new (gint64, 1);
-  *edge = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-  g_object_set_qdata_full (G_OBJECT (body), live_edge_quark (), edge, g_free);
+  if (custos_utc_parse (text, &utc_us))
+    g_object_set_qdata_full (G_OBJECT (body), live_edge_quark (), g_memdup2 (&utc_us, sizeof utc_us),
+                             g_free);
 }
 
 gint64

@@ -6,6 +6,7 @@
 
 #include "custos-archiver-private.h"
 #include "custos-i18n-private.h"
+#include "custos-utc.h"
 
 struct _CustosCameraInfo
 {
@@ -109,12 +110,9 @@ _custos_camera_info_get_protected (CustosCameraInfo *self)
 static gint64
 parse_time (const char *text)
 {
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) dt = NULL;
+  gint64 utc_us;
 
-  if (text == NULL || (dt = g_date_time_new_from_iso8601 (text, utc)) == NULL)
-    return G_MININT64;
-  return g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return custos_utc_parse (text, &utc_us) ? utc_us : G_MININT64;
 }
 
 CustosCameraInfo *

@@ -37,6 +37,18 @@ custos_utc_format (gint64 utc_us, guint fraction_digits)
     }
 }
 
+gboolean
+custos_utc_parse (const char *text, gint64 *utc_us)
+{
+  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr (GDateTime) dt = text ? g_date_time_new_from_iso8601 (text, utc) : NULL;
+
+  if (dt == NULL)
+    return FALSE;
+  *utc_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+}
+
 void
 custos_utc_json_add (JsonBuilder *builder, const char *member, gint64 utc_us, guint fraction_digits)
 {

@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * time or a time GDateTime cannot represent. */
 char *custos_utc_format   (gint64       utc_us,
                            guint        fraction_digits);
+/* The time an ISO 8601 text names (a time without a zone is UTC); FALSE
+ * when it is not one. */
+gboolean custos_utc_parse (const char *text,
+                           gint64     *utc_us);
 /* member: the formatted time, or null for no time. */
 void  custos_utc_json_add (JsonBuilder *builder,
                            const char  *member,

@@ -19,6 +19,7 @@
 #include "custos-local-key-provider.h"
 #include "custos-player.h"
 #include "custos-reader.h"
+#include "custos-utc.h"
 #include "custos-video-paintable.h"
 
 #define S G_USEC_PER_SEC
@@ -261,18 +262,14 @@ live_answer (gint64 *first_us, gint64 *edge_us)
   g_autoptr (CustosReader) reader = NULL;
   g_autoptr (CustosPacket) packet = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GTimeZone) utc = g_time_zone_new_utc ();
-  g_autoptr (GDateTime) edge = NULL;
 
   input = soup_session_send (session, msg, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
-  edge = g_date_time_new_from_iso8601 (
-      soup_message_headers_get_one (soup_message_get_response_headers (msg),
-                                    CUSTOS_ARCHIVER_LIVE_EDGE_HEADER),
-      utc);
-  g_assert_nonnull (edge);
-  *edge_us = g_date_time_to_unix (edge) * S + g_date_time_get_microsecond (edge);
+  g_assert_true (custos_utc_parse (soup_message_headers_get_one (
+                                      soup_message_get_response_headers (msg),
+                                      CUSTOS_ARCHIVER_LIVE_EDGE_HEADER),
+                                  edge_us));
   reader = custos_reader_new (input);
   packet = custos_reader_next_packet (reader, NULL, &error);
   g_assert_no_error (error);
