@@ -595,7 +595,7 @@ note_records (CustosCamera *self,
       /* Stream time is UTC here (utc_origin 0). */
       else if (view.type == CUSTOS_RECORD_DATA &&
                custos_data_record_parse (view.flags, view.body, view.length, &d, NULL))
-        self->live_edge_us = (gint64) d.period * self->period_ms * 1000 + d.pts_offset;
+        self->live_edge_us = custos_data_time_us (d.period, self->period_ms, d.pts_offset);
       else if (custos_record_seal_times (&view, &start_us, &end_us))
         {
           if (self->file_first_us == CUSTOS_ARCHIVER_NO_TIME)

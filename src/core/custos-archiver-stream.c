@@ -147,9 +147,9 @@ note_record (CustosArchiverStream *self, const guint8 *rec, gsize len)
       self->anchor =
           (Anchor){ ANCHOR_DATA, stream, custos_read_u32 (body + 4), custos_read_u24 (body + 1) };
       self->last[stream] = (LastPacket){ self->anchor.period, self->anchor.counter, TRUE };
-      self->last_data_us = self->origin_us[stream] +
-                           (gint64) self->anchor.period * self->period_ms * 1000 +
-                           read_i32 (body + 8);
+      self->last_data_us = self->origin_us[stream] + custos_data_time_us (self->anchor.period,
+                                                                          self->period_ms,
+                                                                          read_i32 (body + 8));
       g_array_set_size (self->tail, 0);
       return;
     }

@@ -189,8 +189,8 @@ data_time (const guint8             *prefix,
       return FALSE;
     }
   *stream = prefix[0];
-  *pts_us = (gint64) custos_read_u32 (prefix + 4) * period_ms * 1000 +
-            (gint32) custos_read_u32 (prefix + 8);
+  *pts_us = custos_data_time_us (custos_read_u32 (prefix + 4), period_ms,
+                                 (gint32) custos_read_u32 (prefix + 8));
   return TRUE;
 }
 

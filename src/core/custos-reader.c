@@ -515,15 +515,14 @@ packet_new (CustosReader           *self,
             guint64                 offset)
 {
   CustosPacket *p = g_new0 (CustosPacket, 1);
-  gint64 base = (gint64) d->period * self->header.period_ms * 1000;
 
   p->ref_count = 1;
   p->stream = d->stream;
   p->flags = d->flags;
   p->period = d->period;
   p->counter = d->counter;
-  p->pts_us = base + d->pts_offset;
-  p->dts_us = base + d->dts_offset;
+  p->pts_us = custos_data_time_us (d->period, self->header.period_ms, d->pts_offset);
+  p->dts_us = custos_data_time_us (d->period, self->header.period_ms, d->dts_offset);
   p->utc_us = self->streams[d->stream].info->utc_origin_us + p->pts_us;
   p->offset = offset;
   return p;

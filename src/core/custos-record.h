@@ -278,4 +278,12 @@ custos_read_u64 (const guint8 *p)
   return (guint64) custos_read_u32 (p) << 32 | custos_read_u32 (p + 4);
 }
 
+/* A DATA record's stream time (µs): the start of its key period plus its
+ * offset (PTS or DTS). */
+static inline gint64
+custos_data_time_us (guint32 period, guint32 period_ms, gint32 offset_us)
+{
+  return (gint64) period * period_ms * 1000 + offset_us;
+}
+
 G_END_DECLS
